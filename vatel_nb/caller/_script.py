@@ -1,0 +1,84 @@
+"""What a scripted caller says: utterances from WAV files, arrays or text, with timing rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._audio import read_wav, to_mono_24k
+from ..protocol import SAMPLE_RATE
+
+__all__ = ["Utterance", "load_utterance_audio", "voiced_bounds"]
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One thing the user says.
+
+    ``audio``: a WAV path (any rate, 16-bit), an int16 array at 24 kHz, or text (spoken by the
+    simulator's voice — espeak-ng when installed, else speech-like synthetic audio).
+    ``think``: seconds of silence after the agent's reply finished playing before speaking.
+    ``barge_in``: if set, speak this many seconds after the agent's next reply *starts* playing,
+    talking over it (an interruption) instead of waiting for it to finish.
+    ``text``: what the utterance says, when known (used as the scripted transcript).
+    """
+
+    audio: str | Path | np.ndarray
+    think: float = 0.6
+    barge_in: float | None = None
+    text: str | None = None
+
+    @classmethod
+    def say(cls, text: str, *, think: float = 0.6, barge_in: float | None = None) -> Utterance:
+        """An utterance synthesized from ``text``."""
+        return cls(audio=text, think=think, barge_in=barge_in, text=text)
+
+
+def _synthesize(text: str) -> np.ndarray:
+    from ..simulator import synthesize  # the simulator's voice, shared so both sides sound alike
+
+    return np.asarray(synthesize(text), dtype=np.int16)
+
+
+def load_utterance_audio(u: Utterance, synthesize: Callable[[str], np.ndarray] | None = None) -> np.ndarray:
+    """The utterance as mono int16 PCM at 24 kHz (reads, resamples or synthesizes)."""
+    a = u.audio
+    if isinstance(a, np.ndarray):
+        if a.dtype != np.int16:
+            raise TypeError(f"utterance arrays must be int16 PCM at {SAMPLE_RATE} Hz, got {a.dtype}")
+        return a.reshape(-1) if a.ndim == 1 else to_mono_24k(a, SAMPLE_RATE)
+    if isinstance(a, Path) or (isinstance(a, str) and a.lower().endswith(".wav")):
+        path = Path(a)
+        if not path.exists():
+            raise FileNotFoundError(f"utterance WAV not found: {path} (give a path to a 16-bit PCM WAV)")
+        samples, rate = read_wav(path)
+        return to_mono_24k(samples, rate)
+    return (synthesize or _synthesize)(str(a))
+
+
+def voiced_bounds(pcm: np.ndarray, *, frame: int = 240, threshold: float = 300.0) -> tuple[int, int] | None:
+    """First and last voiced sample (by 10 ms frame RMS above ``threshold``), or None if silent."""
+    n = len(pcm) // frame
+    if n == 0:
+        return None
+    rms = np.sqrt(np.mean(pcm[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
+    voiced = np.flatnonzero(rms > threshold)
+    if len(voiced) == 0:
+        return None
+    return int(voiced[0] * frame), int((voiced[-1] + 1) * frame)
+
+
+def as_utterances(items: Sequence[Utterance | str | Path]) -> list[Utterance]:
+    """Accept plain strings (text to say, or a .wav path) and paths as utterances."""
+    out = []
+    for it in items:
+        if isinstance(it, Utterance):
+            out.append(it)
+        elif isinstance(it, Path) or str(it).lower().endswith(".wav"):
+            out.append(Utterance(audio=Path(it)))
+        else:
+            out.append(Utterance.say(str(it)))
+    return out
