@@ -1,5 +1,111 @@
-"""vatel_nb: talk to a Vatel voice agent from a Jupyter notebook, and measure how it went."""
+"""vatel_nb: talk to a Vatel voice agent from a Jupyter notebook, and measure how it went.
+
+The data path, one subpackage each: the browser (``js/``) → :mod:`vatel_nb.widget` →
+:mod:`vatel_nb.session` → :mod:`vatel_nb.client` (REST + voice socket, speaking
+:mod:`vatel_nb.protocol`) → :mod:`vatel_nb.log` (one event log on one clock) →
+:mod:`vatel_nb.analysis`. :mod:`vatel_nb.simulator` is the embedded Vatel-compatible server;
+:mod:`vatel_nb.caller` drives a session from a script with no browser.
+
+Names are imported lazily (PEP 562), so ``import vatel_nb`` stays cheap — the Jupyter server
+extension and the CLI import submodules without pulling in pandas or matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 
-__all__ = ["__version__"]
+_EXPORTS: dict[str, str] = {
+    # client + errors
+    **dict.fromkeys(
+        [
+            "Vatel",
+            "AsyncVatel",
+            "VatelConnection",
+            "connect",
+            "VatelError",
+            "ConfigurationError",
+            "APIConnectionError",
+            "APITimeoutError",
+            "APIStatusError",
+            "BadRequestError",
+            "AuthenticationError",
+            "PermissionDeniedError",
+            "NotFoundError",
+            "MethodNotAllowedError",
+            "ConflictError",
+            "UnprocessableEntityError",
+            "InternalServerError",
+            "ServiceUnavailableError",
+            "ConnectionClosedError",
+        ],
+        "vatel_nb.client",
+    ),
+    # headless caller
+    **dict.fromkeys(["ScriptedCaller", "Utterance"], "vatel_nb.caller"),
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncVatel",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectionClosedError",
+    "InternalServerError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ScriptedCaller",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
+    "Utterance",
+    "Vatel",
+    "VatelConnection",
+    "VatelError",
+    "__version__",
+    "connect",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vatel_nb' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .caller import ScriptedCaller, Utterance
+    from .client import (
+        APIConnectionError,
+        APIStatusError,
+        APITimeoutError,
+        AsyncVatel,
+        AuthenticationError,
+        BadRequestError,
+        ConfigurationError,
+        ConflictError,
+        ConnectionClosedError,
+        InternalServerError,
+        MethodNotAllowedError,
+        NotFoundError,
+        PermissionDeniedError,
+        ServiceUnavailableError,
+        UnprocessableEntityError,
+        Vatel,
+        VatelConnection,
+        VatelError,
+        connect,
+    )

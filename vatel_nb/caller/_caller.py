@@ -91,6 +91,7 @@ class ScriptedCaller:
         self._ready_sent = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self.state: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- front-end interface
     def send(self, envelope: dict, buffers: Sequence[bytes] = ()) -> None:
@@ -112,6 +113,10 @@ class ScriptedCaller:
             )
         elif kind == "end":
             self._ended.set()
+
+    def update_state(self, changes: dict[str, Any]) -> None:
+        """Called by the session when UI state changes (status, transcript, latency…); kept."""
+        self.state.update(changes)
 
     def _to_session(self, envelope: dict, buffers: Sequence[bytes] = ()) -> None:
         envelope.setdefault("clock", "modelled")
@@ -217,7 +222,7 @@ class ScriptedCaller:
         self._loop = asyncio.get_running_loop()
         st = self._st
         st.queue = [(i, u, load_utterance_audio(u)) for i, u in enumerate(self.script)]
-        self.session.attach_frontend(self)
+        self.session.attach(self)
         self._to_session(
             {
                 "kind": "ready",

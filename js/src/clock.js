@@ -1,0 +1,78 @@
+// Clock math. The page reports one clock only: performance.now() ms ("t_browser").
+// AudioContext frames/times are mapped onto it with AudioContext.getOutputTimestamp():
+// {contextTime, performanceTime} says which context time is at the audio output *device* at which
+// performance.now() instant (Chromium subtracts the output delay when it fills contextTime), so a
+// context time mapped with it is an *audible* time: output latency is already included.
+
+/**
+ * Map a context time (s) to performance.now() ms with one getOutputTimestamp() reading.
+ * @param {number} ctxTime context time, s
+ * @param {{contextTime: number, performanceTime: number}} ts
+ * @returns {number} ms
+ */
+export function ctxTimeToPerf(ctxTime, ts) {
+  return ts.performanceTime + (ctxTime - ts.contextTime) * 1000;
+}
+
+/**
+ * Is a getOutputTimestamp() reading usable? (Browsers return zeros before the output runs.)
+ * @param {{contextTime?: number, performanceTime?: number} | null | undefined} ts
+ */
+export function outputTimestampValid(ts) {
+  return !!ts && ts.performanceTime > 0 && ts.contextTime > 0 && Number.isFinite(ts.performanceTime);
+}
+
+/**
+ * performance.now() ms at which context frame `frame` is audible.
+ * With a valid output timestamp: ctxTimeToPerf(frame / rate, ts). Without one (output not running
+ * yet): the frame being rendered now is `currentTime`; it reaches the device after
+ * `latencyMs` (baseLatency + outputLatency), so audible = nowMs + (t - currentTime) * 1000 + latencyMs.
+ * @param {number} frame context sample frame
+ * @param {number} rate context sample rate, Hz
+ * @param {{ts?: {contextTime: number, performanceTime: number} | null, currentTime: number, nowMs: number, latencyMs: number}} c
+ * @returns {number} ms
+ */
+export function frameToAudiblePerf(frame, rate, c) {
+  const t = frame / rate;
+  if (outputTimestampValid(c.ts)) return ctxTimeToPerf(t, /** @type {any} */ (c.ts));
+  return c.nowMs + (t - c.currentTime) * 1000 + c.latencyMs;
+}
+
+/**
+ * performance.now() ms at which context frame `frame` was *rendered* (processed by the audio
+ * thread) — the capture-time estimate for mic input: audible time minus the output latency.
+ * The real acoustic capture is earlier by the input latency, which browsers do not expose
+ * (typically 5–20 ms; more with Bluetooth); the mapping itself is good to about one render quantum
+ * (128 frames, 2.7–5.3 ms) plus the jitter of getOutputTimestamp().
+ * @param {number} frame
+ * @param {number} rate
+ * @param {{ts?: {contextTime: number, performanceTime: number} | null, currentTime: number, nowMs: number, latencyMs: number}} c
+ */
+export function frameToRenderPerf(frame, rate, c) {
+  return frameToAudiblePerf(frame, rate, c) - c.latencyMs;
+}
+
+/**
+ * One NTP-style sample from a kernel-initiated ping: the kernel sent at kSend and received the
+ * pong at kRecv (both ms on the kernel clock); the page stamped tBrowser (ms) in between.
+ * @returns {{offset: number, rtt: number}} offset = tBrowser − (kSend + kRecv)/2, rtt = kRecv − kSend (ms)
+ */
+export function clockSample(kSend, tBrowser, kRecv) {
+  return { offset: tBrowser - (kSend + kRecv) / 2, rtt: kRecv - kSend };
+}
+
+/**
+ * Offset estimate from samples: the median offset of the `best` lowest-RTT samples.
+ * @param {{offset: number, rtt: number}[]} samples
+ * @param {number} [best]
+ * @returns {{offset: number, rtt: number} | null} offset ms and the worst RTT used (its error bound is rtt/2)
+ */
+export function estimateOffset(samples, best = 3) {
+  const ok = samples.filter((s) => Number.isFinite(s.offset) && Number.isFinite(s.rtt) && s.rtt >= 0);
+  if (!ok.length) return null;
+  const sel = [...ok].sort((a, b) => a.rtt - b.rtt).slice(0, Math.max(1, best));
+  const offs = sel.map((s) => s.offset).sort((a, b) => a - b);
+  const mid = offs.length >> 1;
+  const offset = offs.length % 2 ? offs[mid] : (offs[mid - 1] + offs[mid]) / 2;
+  return { offset, rtt: sel[sel.length - 1].rtt };
+}

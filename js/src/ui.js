@@ -1,0 +1,162 @@
+// The widget's view: plain DOM + one scoped CSS string. Views render UI and subscribe to the
+// engine; removing a view never stops the engine. Stable class names for tests: vatel-call,
+// vatel-status, vatel-level, vatel-speaking, vatel-mute, vatel-transcript, vatel-latency
+// (plus vatel-processing for the mic-processing switch).
+
+export const WIDGET_CSS = `
+.vatel-widget { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #1f1f1f); background: var(--jp-layout-color1, transparent);
+  border: 1px solid var(--jp-border-color2, #ccc); border-radius: 6px; padding: 8px 10px; max-width: 720px; }
+.vatel-widget .vatel-row { display: flex; align-items: center; gap: 10px; flex-wrap: wrap; margin: 4px 0; }
+.vatel-widget .vatel-title { color: var(--jp-ui-font-color2, #616161); }
+.vatel-widget button { font: inherit; cursor: pointer; padding: 3px 12px; border-radius: 4px;
+  border: 1px solid var(--jp-border-color1, #999); background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color1, #1f1f1f); }
+.vatel-widget button.vatel-call[data-active="false"] { background: var(--jp-brand-color1, #1976d2); color: var(--jp-ui-inverse-font-color1, #fff); border-color: transparent; }
+.vatel-widget button.vatel-call[data-active="true"] { background: var(--jp-error-color1, #d32f2f); color: var(--jp-ui-inverse-font-color1, #fff); border-color: transparent; }
+.vatel-widget button.vatel-mute[aria-pressed="true"] { background: var(--jp-warn-color1, #f57c00); color: var(--jp-ui-inverse-font-color1, #fff); }
+.vatel-widget button:disabled { opacity: 0.5; cursor: default; }
+.vatel-widget .vatel-status[data-state="error"] { color: var(--jp-error-color1, #d32f2f); }
+.vatel-widget .vatel-status[data-state="live"] { color: var(--jp-success-color1, #388e3c); }
+.vatel-widget .vatel-level { width: 90px; height: 8px; border-radius: 4px; overflow: hidden; background: var(--jp-layout-color3, #ddd); }
+.vatel-widget .vatel-level > div { height: 100%; width: 0; background: var(--jp-success-color1, #388e3c); transition: width 60ms linear; }
+.vatel-widget .vatel-speaking { color: var(--jp-ui-font-color3, #9e9e9e); }
+.vatel-widget .vatel-speaking[data-speaking="true"] { color: var(--jp-brand-color1, #1976d2); font-weight: 600; }
+.vatel-widget .vatel-latency { color: var(--jp-ui-font-color2, #616161); }
+.vatel-widget .vatel-processing { color: var(--jp-ui-font-color2, #616161); user-select: none; }
+.vatel-widget .vatel-transcript { max-height: 220px; overflow-y: auto; border-top: 1px solid var(--jp-border-color2, #ccc); padding-top: 4px; }
+.vatel-widget .vatel-line { margin: 2px 0; white-space: pre-wrap; }
+.vatel-widget .vatel-line .vatel-who { font-weight: 600; margin-right: 6px; }
+.vatel-widget .vatel-line.vatel-agent .vatel-who { color: var(--jp-brand-color1, #1976d2); }
+.vatel-widget .vatel-line.vatel-partial { color: var(--jp-ui-font-color2, #757575); font-style: italic; }
+`;
+
+const LABELS = { idle: "Idle — press Start call", connecting: "Connecting…", live: "Live", ending: "Ending…", ended: "Call ended" };
+
+/**
+ * What the status line shows, from the engine's state and the kernel's `status`/`error` traits.
+ * A local (engine) error wins: it is shown even if the kernel never answers.
+ * @param {{engineState: string, engineError?: string, traitStatus?: string, traitError?: string}} s
+ * @returns {{state: string, text: string}}
+ */
+export function viewStatus(s) {
+  const ts = s.traitStatus || "idle";
+  if (s.engineState === "error") return { state: "error", text: `Error: ${s.engineError || "the audio engine failed"}` };
+  if (ts === "error") return { state: "error", text: `Error: ${s.traitError || "the call failed"}` };
+  let state = ts;
+  if (s.engineState === "starting") state = "connecting";
+  else if (s.engineState === "running") state = ts === "live" || ts === "ended" ? ts : "connecting";
+  else if (s.engineState === "ending") state = "ending";
+  else if (s.engineState === "ended") state = "ended";
+  return { state, text: LABELS[state] || String(state) };
+}
+
+/**
+ * Latency line text.
+ * @param {number | null | undefined} ms
+ * @param {string | null | undefined} kind
+ */
+export function latencyText(ms, kind) {
+  if (typeof ms !== "number" || !Number.isFinite(ms)) return "Last turn latency: —";
+  return `Last turn latency: ${Math.round(ms)} ms${kind ? ` (${kind})` : ""}`;
+}
+
+function h(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * Render one view of the widget into `el`.
+ * @param {any} model the view's model proxy
+ * @param {HTMLElement} el
+ * @param {import("./engine.js").AudioEngine} engine the model's engine (shared by all views)
+ * @returns {() => void} cleanup (removes listeners; leaves the engine running)
+ */
+export function renderView(model, el, engine) {
+  const root = h("div", "vatel-widget");
+  const style = h("style", "", WIDGET_CSS);
+  const title = h("div", "vatel-row vatel-title");
+  const row1 = h("div", "vatel-row");
+  const call = /** @type {HTMLButtonElement} */ (h("button", "vatel-call", "Start call"));
+  const mute = /** @type {HTMLButtonElement} */ (h("button", "vatel-mute", "Mute"));
+  const procLabel = h("label", "vatel-processing");
+  const proc = /** @type {HTMLInputElement} */ (h("input"));
+  proc.type = "checkbox";
+  procLabel.append(proc, " mic processing (echo cancellation, noise suppression, auto gain; applies on next start)");
+  row1.append(call, mute, procLabel);
+  const row2 = h("div", "vatel-row");
+  const status = h("span", "vatel-status");
+  const level = h("div", "vatel-level");
+  const levelBar = h("div");
+  level.append(levelBar);
+  level.title = "microphone level";
+  const speaking = h("span", "vatel-speaking", "agent speaking");
+  const latency = h("span", "vatel-latency");
+  row2.append(status, level, speaking, latency);
+  const transcript = h("div", "vatel-transcript");
+  root.append(style, title, row1, row2, transcript);
+  el.append(root);
+
+  const update = () => {
+    const st = viewStatus({ engineState: engine.state, engineError: engine.error, traitStatus: model.get("status"), traitError: model.get("error") });
+    status.dataset.state = st.state;
+    status.textContent = st.text;
+    call.dataset.active = String(engine.active);
+    call.textContent = engine.active ? "End call" : "Start call";
+    call.disabled = engine.state === "ending";
+    const muted = engine.muted;
+    mute.setAttribute("aria-pressed", String(muted));
+    mute.textContent = muted ? "Unmute" : "Mute";
+    mute.disabled = !engine.active;
+    proc.checked = model.get("mic_processing") !== false;
+    const lv = engine.active && !muted ? engine.level : 0;
+    levelBar.style.width = `${Math.round(lv * 100)}%`;
+    level.dataset.level = lv.toFixed(2);
+    speaking.dataset.speaking = String(engine.agentSpeaking);
+    latency.textContent = latencyText(model.get("last_latency_ms"), model.get("last_latency_kind"));
+    const name = model.get("agent_name");
+    const backend = model.get("backend");
+    title.textContent = ["Vatel call", name, backend].filter(Boolean).join(" · ");
+  };
+
+  const renderTranscript = () => {
+    const items = model.get("transcript") || [];
+    const nearBottom = transcript.scrollTop + transcript.clientHeight >= transcript.scrollHeight - 8;
+    transcript.replaceChildren(
+      ...items.slice(-200).map((it) => {
+        const role = it && it.role === "agent" ? "agent" : "user";
+        const line = h("div", `vatel-line vatel-${role}${it && it.final === false ? " vatel-partial" : ""}`);
+        line.append(h("span", "vatel-who", role === "agent" ? "Agent:" : "You:"), String((it && it.text) || ""));
+        return line;
+      }),
+    );
+    if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
+  };
+
+  call.addEventListener("click", () => {
+    if (engine.active) engine.hangUp();
+    else void engine.start();
+  });
+  mute.addEventListener("click", () => engine.setMuted(!engine.muted));
+  proc.addEventListener("change", () => {
+    model.set("mic_processing", proc.checked);
+    model.save_changes();
+  });
+
+  const unsubscribe = engine.subscribe(update);
+  const traits = ["status", "error", "muted", "mic_processing", "last_latency_ms", "last_latency_kind", "agent_name", "backend"];
+  for (const t of traits) model.on(`change:${t}`, update);
+  model.on("change:transcript", renderTranscript);
+  update();
+  renderTranscript();
+  if (model.get("autostart") && engine.state === "idle") void engine.start();
+
+  return () => {
+    unsubscribe();
+    for (const t of traits) model.off(`change:${t}`, update);
+    model.off("change:transcript", renderTranscript);
+    root.remove();
+  };
+}
