@@ -1,0 +1,69 @@
+"""Column names of the turns frame (see :func:`vatel_nb.analysis.turns` for their meaning)."""
+
+from __future__ import annotations
+
+__all__ = ["FLOAT_COLUMNS", "LATENCY_COLUMNS", "OUTCOMES", "TURN_COLUMNS"]
+
+#: Latency columns of :func:`turns` (ms).
+LATENCY_COLUMNS: tuple[str, ...] = (
+    "v2v_ms",
+    "server_e2e_ms",
+    "eou_ms",
+    "transcription_ms",
+    "text_ms",
+    "voice_ms",
+    "leading_silence_ms",
+    "playout_ms",
+    "tool_ms",
+    "tool_exec_ms",
+    "time_to_yield_ms",
+    "greeting_ms",
+)
+FLOAT_COLUMNS = (
+    "user_start",
+    "user_end",
+    "vad_start",
+    "vad_end",
+    "vad_end_browser",
+    "t_transcript",
+    "t_first_text",
+    "t_first_audio",
+    "t_last_audio",
+    "t_played",
+    "t_played_browser",
+    "agent_end",
+    "t_interruption",
+    *LATENCY_COLUMNS,
+)
+#: All columns of :func:`turns`, in order.
+TURN_COLUMNS: tuple[str, ...] = (
+    "turn",
+    "outcome",
+    "user_turn_id",
+    "turn_id",
+    "agent_turn_ids",
+    "n_segments",
+    "user_start",
+    "user_end",
+    "vad_start",
+    "vad_end",
+    "vad_end_browser",
+    "transcript",
+    "t_transcript",
+    "agent_text",
+    "t_first_text",
+    "t_first_audio",
+    "t_last_audio",
+    "t_played",
+    "t_played_browser",
+    "agent_end",
+    "agent_samples",
+    "dropped_samples",
+    "interrupted",
+    "t_interruption",
+    "barge_in",
+    "n_tool_calls",
+    "tool_names",
+    *LATENCY_COLUMNS,
+)
+OUTCOMES = ("responded", "interrupted", "silent", "agent-initiated")

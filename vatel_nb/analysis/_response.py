@@ -1,0 +1,113 @@
+"""One turn's agent side: response timing, playback, interruption, leading silence, latencies."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._columns import FLOAT_COLUMNS
+from ._frames import SAMPLE_RATE
+from ._vad import leading_silence_samples
+
+__all__ = ["latencies", "ms", "response_row"]
+
+_NAN = math.nan
+
+
+def ms(a: float, b: float) -> float:
+    """(b − a) in ms, NaN if either is NaN."""
+    return (b - a) * 1000.0
+
+
+def response_row(
+    group: list, urec: dict, started: dict, ended: dict, agent_audio: Any, silence_db: float
+) -> dict:
+    """A turns-frame row filled from the agent units ``group`` (ids into ``urec``, the unit records),
+    browser ``started``/``ended`` playback times and the agent PCM (for the leading silence)."""
+    row: dict[str, Any] = dict.fromkeys(FLOAT_COLUMNS, _NAN)
+    row.update(
+        outcome="responded",
+        user_turn_id=None,
+        turn_id=None,
+        agent_turn_ids=[],
+        n_segments=0,
+        transcript=None,
+        agent_text=None,
+        agent_samples=0,
+        dropped_samples=0,
+        interrupted=False,
+        barge_in=False,
+        n_tool_calls=0,
+        tool_names=None,
+    )
+    if not group:
+        return row
+    g = [urec[i] for i in group]
+    row["agent_turn_ids"] = list(group)
+    row["turn_id"] = group[0]
+    row["agent_text"] = " ".join(x["text"] for x in g if isinstance(x["text"], str) and x["text"]) or None
+    row["t_first_text"] = float(np.nanmin([x["first_text"] for x in g] + [math.inf]))
+    row["t_first_audio"] = float(np.nanmin([x["first_audio"] for x in g] + [math.inf]))
+    row["t_last_audio"] = float(np.nanmax([x["last_audio"] for x in g] + [-math.inf]))
+    for c in ("t_first_text", "t_first_audio", "t_last_audio"):
+        if math.isinf(row[c]):
+            row[c] = _NAN
+    row["agent_samples"] = int(sum(x["samples"] for x in g))
+    row["dropped_samples"] = int(sum(x["dropped_samples"] for x in g))
+    cut = [x["t_interruption"] for x in g if not math.isnan(x["t_interruption"])]
+    if cut:
+        row["interrupted"], row["t_interruption"] = True, float(min(cut))
+        if row["agent_samples"]:
+            row["outcome"] = "interrupted"
+    audible = [i for i in group if i in started]
+    if audible:
+        row["t_played"], row["t_played_browser"] = started[audible[0]]
+    last = group[-1]
+    if last in ended:
+        row["agent_end"] = ended[last]
+    elif row["interrupted"]:
+        row["agent_end"] = row["t_interruption"]
+    elif row["agent_samples"]:
+        begin = row["t_played"] if not math.isnan(row["t_played"]) else row["t_first_audio"]
+        row["agent_end"] = max(begin + row["agent_samples"] / SAMPLE_RATE, row["t_last_audio"])
+    if agent_audio is not None and row["agent_samples"]:
+        pcm = _first_audio(agent_audio, group[0])
+        lead = leading_silence_samples(pcm, silence_db) if len(pcm) else None
+        if lead is not None:
+            row["leading_silence_ms"] = lead / SAMPLE_RATE * 1000.0
+    return row
+
+
+def _first_audio(agent_audio: Any, turn_id: str, max_samples: int = 3 * SAMPLE_RATE) -> np.ndarray:
+    cache = getattr(agent_audio, "_analysis_turn_index", None)
+    n = len(agent_audio)
+    if cache is None or cache[0] != n:
+        index: dict[Any, list[int]] = {}
+        turns_, dropped = agent_audio.turn_ids(), agent_audio.dropped()
+        for i in range(n):
+            if not dropped[i]:
+                index.setdefault(turns_[i], []).append(i)
+        cache = (n, index)
+        agent_audio._analysis_turn_index = cache
+    parts, total = [], 0
+    for i in cache[1].get(turn_id, []):
+        c = agent_audio.chunk(i)
+        parts.append(c)
+        total += len(c)
+        if total >= max_samples:
+            break
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+
+
+def latencies(row: dict, hang: float) -> None:
+    """Fill the latency columns (ms) of ``row`` from its times; ``hang`` = server VAD stop_secs (s)."""
+    lead = row["leading_silence_ms"]
+    row["v2v_ms"] = row["t_played_browser"] - row["vad_end_browser"] + (0.0 if math.isnan(lead) else lead)
+    row["server_e2e_ms"] = ms(row["user_end"] - hang, row["t_first_audio"])
+    row["eou_ms"] = ms(row["vad_end"], row["user_end"])
+    row["transcription_ms"] = ms(row["user_end"], row["t_transcript"])
+    row["text_ms"] = ms(row["t_transcript"], row["t_first_text"])
+    row["voice_ms"] = ms(row["t_first_text"], row["t_first_audio"])
+    row["playout_ms"] = ms(row["t_first_audio"], row["t_played"])
