@@ -1,0 +1,165 @@
+"""Simulated agents: configuration, reply functions, tools, and the built-in demo agent.
+
+A **reply function** decides what the agent says. Signature::
+
+    def reply(transcript: str, history: list[dict]) -> Reply | str | None
+
+(or ``async def``). ``transcript`` is the final transcript of the user turn being answered.
+``history`` is the whole conversation so far, oldest first, as plain dicts:
+
+- ``{"role": "assistant", "text": str, "turn_id": str, "interrupted": bool}``
+- ``{"role": "user", "text": str, "turn_id": str}``
+- ``{"role": "tool", "tool_call_id": str, "name": str, "arguments": dict, "output": str | None,
+  "timed_out": bool, "turn_id": str}``
+
+It is called once per user turn (history ends with that user row) and again after each round of
+tool outputs (history ends with the tool rows; ``output`` is None and ``timed_out`` True when the
+client did not answer within the tool timeout). Return a :class:`Reply`, a plain string (= text
+only) or None (= say nothing). Tool calls of a reply are sent before its text is spoken.
+Runs on the simulator's event loop: keep it quick (it may be ``async``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._latency import Latency
+
+__all__ = ["DEMO_AGENT_ID", "AgentSpec", "Reply", "ReplyFunction", "Tool", "ToolRequest", "demo_reply"]
+
+#: The built-in demo agent's fixed id (always registered).
+DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000d3e0"
+#: The simulator's one organization.
+ORGANIZATION_ID = "00000000-0000-4000-8000-0000000000a1"
+
+
+@dataclass(frozen=True)
+class ToolRequest:
+    """A tool the agent wants the client to run: ``name`` and ``arguments`` ``{name: JSON value}``."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a reply function returns: text to speak, tool calls to make first, whether to hang up
+    (after the text has been spoken)."""
+
+    text: str = ""
+    tool_calls: Sequence[ToolRequest] = ()
+    end_call: bool = False
+
+
+ReplyFunction = Callable[[str, list], Reply | str | Awaitable[Reply | str | None] | None]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A client-side tool the agent may call. ``parameters``: ``{arg name: description}``."""
+
+    name: str
+    description: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def demo_reply(transcript: str, history: list) -> Reply:
+    """The demo agent: asks ``get_time`` when the user mentions the time, says goodbye (and ends the
+    call) on "bye", otherwise repeats what it heard. Deterministic."""
+    last = history[-1] if history else {}
+    if last.get("role") == "tool":
+        if last.get("timed_out"):
+            return Reply("Sorry, I could not get the time: the tool timed out.")
+        return Reply(f"It is {last.get('output')}.")
+    words = transcript.lower()
+    if not transcript.strip():
+        return Reply("Sorry, I did not catch that.")
+    if "time" in words:
+        m = re.search(r"\bin ([A-Za-z_]+(?:/[A-Za-z_]+)?)", transcript)
+        return Reply(tool_calls=[ToolRequest("get_time", {"timezone": m.group(1) if m else "UTC"})])
+    if re.search(r"\b(bye|goodbye)\b", words):
+        return Reply("Goodbye!", end_call=True)
+    return Reply(f"You said: {transcript.strip()}")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class AgentSpec:
+    """One simulated agent (see :meth:`Simulator.add_agent` for the meaning of each field)."""
+
+    name: str
+    first_message: str = ""
+    prompt: str = ""
+    vad_settings: dict[str, float] = field(default_factory=lambda: {"start_secs": 0.2, "stop_secs": 0.5})
+    reply: ReplyFunction = demo_reply
+    tools: Sequence[Tool] = ()
+    latency: Latency | None = None
+    script: list[str] | None = None
+    idle_timeout: float | None = None
+    tool_timeout: float | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        vad = {"start_secs": 0.2, "stop_secs": 0.5, **dict(self.vad_settings)}
+        for k in ("start_secs", "stop_secs"):
+            if not isinstance(vad[k], (int, float)) or vad[k] < 0:
+                raise ValueError(f"vad_settings[{k!r}] must be seconds >= 0, got {vad[k]!r}")
+        self.vad_settings = vad
+        if not callable(self.reply):
+            raise TypeError(
+                f"reply must be a callable (transcript, history) -> Reply | str | None, got {self.reply!r}"
+            )
+        uuid.UUID(self.id)
+
+    def tool(self, name: str) -> Tool | None:
+        return next((t for t in self.tools if t.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The agent as Vatel's ``Agent`` schema."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "phone_number_id": "",
+            "name": self.name,
+            "llm": "simulator/reply-function",
+            "fallback_llm": "simulator/reply-function",
+            "status": "active",
+            "prompt": self.prompt,
+            "first_message": self.first_message,
+            "first_message_interruption_time": 0,
+            "default_language": "en",
+            "summarize_calls": False,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
+            "noise_cancel_settings": {"enabled": False, "level": 0},
+            "vad_settings": dict(self.vad_settings),
+            "enable_first_message_outbound": False,
+            "voice_settings": {"id": "simulator"},
+            "keyterms": [],
+        }
+        if self.idle_timeout is not None:
+            out["timeout_settings"] = {"default_timeout": self.idle_timeout, "timeout_action": "end_call"}
+        return out
+
+
+def demo_agent() -> AgentSpec:
+    """The built-in demo agent (id :data:`DEMO_AGENT_ID`)."""
+    return AgentSpec(
+        id=DEMO_AGENT_ID,
+        name="Simulator demo agent",
+        first_message="Hello! I am the simulated agent. Ask me what time it is.",
+        prompt="You are a friendly demo agent. Use get_time when asked the time.",
+        vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
+        reply=demo_reply,
+        tools=[
+            Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name, e.g. UTC"})
+        ],
+    )
