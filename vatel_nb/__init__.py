@@ -43,33 +43,89 @@ _EXPORTS: dict[str, str] = {
         ],
         "vatel_nb.client",
     ),
+    **dict.fromkeys(["VatelSession"], "vatel_nb.session"),
+    **dict.fromkeys(["VatelWidget"], "vatel_nb.widget"),
+    **dict.fromkeys(
+        [
+            "Simulator",
+            "DEMO_AGENT_ID",
+            "Latency",
+            "Uniform",
+            "Normal",
+            "Constant",
+            "Reply",
+            "ToolRequest",
+            "Tool",
+        ],
+        "vatel_nb.simulator",
+    ),
+    **dict.fromkeys(
+        ["EventLog", "load_session", "save_session", "Autosaver", "stereo_recording"], "vatel_nb.log"
+    ),
+    **dict.fromkeys(
+        [
+            "turns",
+            "summary",
+            "compare_sessions",
+            "join_call_record",
+            "plot_chronogram",
+            "plot_waterfall",
+            "plot_v2v_ecdf",
+            "plot_fto_hist",
+        ],
+        "vatel_nb.analysis",
+    ),
     # headless caller
     **dict.fromkeys(["ScriptedCaller", "Utterance"], "vatel_nb.caller"),
 }
 
 __all__ = [
+    "DEMO_AGENT_ID",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AsyncVatel",
     "AuthenticationError",
+    "Autosaver",
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
     "ConnectionClosedError",
+    "Constant",
+    "EventLog",
     "InternalServerError",
+    "Latency",
     "MethodNotAllowedError",
+    "Normal",
     "NotFoundError",
     "PermissionDeniedError",
+    "Reply",
     "ScriptedCaller",
     "ServiceUnavailableError",
+    "Simulator",
+    "Tool",
+    "ToolRequest",
+    "Uniform",
     "UnprocessableEntityError",
     "Utterance",
     "Vatel",
     "VatelConnection",
     "VatelError",
+    "VatelSession",
+    "VatelWidget",
     "__version__",
+    "compare_sessions",
     "connect",
+    "join_call_record",
+    "load_session",
+    "plot_chronogram",
+    "plot_fto_hist",
+    "plot_v2v_ecdf",
+    "plot_waterfall",
+    "save_session",
+    "stereo_recording",
+    "summary",
+    "turns",
 ]
 
 
@@ -87,6 +143,16 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .analysis import (
+        compare_sessions,
+        join_call_record,
+        plot_chronogram,
+        plot_fto_hist,
+        plot_v2v_ecdf,
+        plot_waterfall,
+        summary,
+        turns,
+    )
     from .caller import ScriptedCaller, Utterance
     from .client import (
         APIConnectionError,
@@ -109,3 +175,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         VatelError,
         connect,
     )
+    from .log import Autosaver, EventLog, load_session, save_session, stereo_recording
+    from .session import VatelSession
+    from .simulator import (
+        DEMO_AGENT_ID,
+        Constant,
+        Latency,
+        Normal,
+        Reply,
+        Simulator,
+        Tool,
+        ToolRequest,
+        Uniform,
+    )
+    from .widget import VatelWidget

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,10 +38,17 @@ class Utterance:
         return cls(audio=text, think=think, barge_in=barge_in, text=text)
 
 
-def _synthesize(text: str) -> np.ndarray:
-    from ..simulator import synthesize  # the simulator's voice, shared so both sides sound alike
+_VOICE: Any = None
 
-    return np.asarray(synthesize(text), dtype=np.int16)
+
+def _synthesize(text: str) -> np.ndarray:
+    """``text`` in the simulator's voice (espeak-ng when installed, else speech-like synthetic audio)."""
+    global _VOICE
+    if _VOICE is None:
+        from ..simulator import Voice  # the simulator's voice, shared so both sides sound alike
+
+        _VOICE = Voice("auto")
+    return np.asarray(_VOICE.synthesize(text), dtype=np.int16)
 
 
 def load_utterance_audio(u: Utterance, synthesize: Callable[[str], np.ndarray] | None = None) -> np.ndarray:

@@ -23,6 +23,18 @@ def _add_simulator(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port to bind (default 0 = a free port)")
     p.add_argument("--api-key", default=None, help="Bearer key clients must send (default: random)")
+    p.add_argument(
+        "--asr",
+        choices=("auto", "pocketsphinx", "scripted", "placeholder"),
+        default="auto",
+        help="how user speech is transcribed (default auto: pocketsphinx when installed)",
+    )
+    p.add_argument(
+        "--voice",
+        choices=("auto", "espeak", "synthetic"),
+        default="auto",
+        help="the agent's voice (default auto: espeak-ng when installed)",
+    )
     p.set_defaults(run=_run_simulator)
 
 
@@ -34,7 +46,9 @@ def _run_simulator(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        sim = await Simulator(api_key=args.api_key, host=args.host, port=args.port).start()
+        sim = await Simulator(
+            api_key=args.api_key, host=args.host, port=args.port, asr=args.asr, voice=args.voice
+        ).start()
         print(sim.base_url, flush=True)
         print(f"api key: {sim.api_key}", flush=True)
         print(f"demo agent: {DEMO_AGENT_ID}", flush=True)
@@ -52,7 +66,16 @@ def _run_simulator(args: argparse.Namespace) -> int:
     return 0
 
 
-_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_simulator]
+from ._call import add_call  # noqa: E402
+from ._demo import add_demo  # noqa: E402
+from ._report import add_report  # noqa: E402
+
+_SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_simulator,
+    add_demo,
+    add_call,
+    add_report,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

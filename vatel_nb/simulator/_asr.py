@@ -1,8 +1,11 @@
 """Transcription of the user's speech segments, from one of three sources.
 
 ``"pocketsphinx"``: real offline English recognition (the ``pocketsphinx`` package ships its
-model). Runs in a worker thread on the whole segment (resampled 24 → 16 kHz); one decoder per
-process (≈ 90 MB, 0.5 s to load) shared under a lock; partials decode the audio so far.
+model). Decoding holds the GIL for seconds, which would stall every thread of the process — a
+notebook kernel's included — so it runs in ONE worker process (spawned on first use, ≈ 90 MB,
+0.5 s to load, shared by all sessions of the process and stopped at exit); callers wait for it
+from a worker thread. It decodes the whole segment (resampled 24 → 16 kHz); partials decode the
+audio so far.
 ``"scripted"``: the next line of a scenario script (the user utterances a test expects, one per
 VAD segment); partials are growing word prefixes. When the script runs out → placeholder.
 ``"placeholder"``: ``"[speech 1.2 s]"``, naming the segment's duration.
@@ -11,7 +14,10 @@ VAD segment); partials are growing word prefixes. When the script runs out → p
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -19,7 +25,8 @@ __all__ = ["Transcriber", "pocketsphinx_available"]
 
 SAMPLE_RATE = 24_000
 _PS_LOCK = threading.Lock()
-_ps_decoder = None
+_ps_decoder = None  # in the worker process only
+_pool: ProcessPoolExecutor | None = None
 
 
 def pocketsphinx_available() -> bool:
@@ -40,10 +47,34 @@ def _decoder():  # type: ignore[no-untyped-def]
     return _ps_decoder
 
 
-def warm_pocketsphinx() -> None:
-    """Load the shared decoder now (call in a thread at start-up to hide the 0.5 s load)."""
+def _decode_16k(pcm: bytes) -> str:
+    """In the worker process: decode PCM16 16 kHz mono bytes → text."""
+    if not pcm:
+        return ""
+    d = _decoder()
+    d.start_utt()
+    try:
+        d.process_raw(pcm, False, True)
+    finally:
+        d.end_utt()
+    hyp = d.hyp()
+    return hyp.hypstr.strip() if hyp is not None else ""
+
+
+def _worker() -> ProcessPoolExecutor:
+    global _pool
     with _PS_LOCK:
-        _decoder()
+        if _pool is None:
+            # spawn: never fork a process that runs threads and event loops (a kernel, a server)
+            ctx = multiprocessing.get_context("spawn")
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_decoder)
+            atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
+        return _pool
+
+
+def warm_pocketsphinx() -> None:
+    """Start the worker process and load its decoder now (hides the ≈ 1 s start at first use)."""
+    _worker().submit(_decode_16k, b"").result()
 
 
 def _recognize(audio: np.ndarray) -> str:
@@ -52,13 +83,7 @@ def _recognize(audio: np.ndarray) -> str:
         return ""
     y = np.interp(np.arange(n) * (SAMPLE_RATE / 16000), np.arange(audio.size), audio.astype(np.float32))
     pcm = np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
-    with _PS_LOCK:
-        d = _decoder()
-        d.start_utt()
-        d.process_raw(pcm, False, True)
-        d.end_utt()
-        hyp = d.hyp()
-    return hyp.hypstr.strip() if hyp is not None else ""
+    return _worker().submit(_decode_16k, pcm).result()
 
 
 def _placeholder(audio: np.ndarray) -> str:
