@@ -137,7 +137,10 @@ def plot_v2v_ecdf(turns_df: pd.DataFrame | Any, ax: Axes | None = None, *, colum
     ax.axvspan(800, 1500, color="gold", alpha=0.15, label="800–1500 ms")
     ax.axvspan(1500, hi, color="tab:red", alpha=0.08, label="> 1500 ms")
     if len(v):
-        ax.step(v, np.arange(1, len(v) + 1) / len(v), where="post", color="black", label=f"ECDF (n={len(v)})")
+        # start at 0 on the left of the smallest value, so the first step is drawn too
+        x = np.concatenate([[v[0]], v])
+        y = np.concatenate([[0.0], np.arange(1, len(v) + 1) / len(v)])
+        ax.step(x, y, where="post", color="black", label=f"ECDF (n={len(v)})")
         for q, ls in ((50, "-"), (90, "--"), (95, ":")):
             p = float(np.percentile(v, q))
             ax.axvline(p, color="tab:blue", ls=ls, label=f"p{q} = {p:.0f} ms")
