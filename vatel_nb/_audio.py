@@ -1,53 +1,97 @@
-"""PCM16 helpers shared by every layer: WAV read/write, resampling, int16 ↔ bytes.
+"""PCM16 audio helpers shared by every layer: WAV files, resampling.
 
 All audio inside vatel_nb is PCM16 little-endian; the socket's rate is 24 000 Hz mono
-(:data:`vatel_nb.protocol.SAMPLE_RATE`). Arrays are ``numpy.int16``: shape ``(n,)`` for mono,
-``(n, channels)`` for multi-channel.
+(:data:`SAMPLE_RATE`). Arrays are ``numpy.int16``: shape ``(n,)`` for mono, ``(n, channels)``
+for multi-channel (e.g. the stereo recordings: user left, agent right).
 """
 
 from __future__ import annotations
 
-import io
-import wave
+import os
+import struct
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_wav", "resample", "to_mono_24k", "wav_bytes", "write_wav"]
+from .protocol import SAMPLE_RATE
+
+__all__ = [
+    "HEADER_BYTES",
+    "SAMPLE_RATE",
+    "read_wav",
+    "read_wav_array",
+    "resample",
+    "to_mono_24k",
+    "wav_bytes",
+    "wav_header",
+    "write_wav",
+]
+
+#: Size of the header :func:`wav_header` writes (the data starts right after it).
+HEADER_BYTES = 44
 
 
-def read_wav(source: str | Path | bytes) -> tuple[np.ndarray, int]:
-    """Read a PCM16 WAV (path or bytes) → ``(int16 array (n,) or (n, channels), sample rate Hz)``.
-
-    Raises ValueError, naming the file, when it is not 16-bit PCM."""
-    name = "<bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
-    fh = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else open(source, "rb")
-    with fh, wave.open(fh, "rb") as w:
-        if w.getsampwidth() != 2:
-            raise ValueError(f"{name}: {8 * w.getsampwidth()}-bit WAV; vatel_nb reads 16-bit PCM WAV only")
-        channels, rate = w.getnchannels(), w.getframerate()
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.int16)
-    return (data.reshape(-1, channels) if channels > 1 else data), rate
-
-
-def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
-    """Encode an int16 array (``(n,)`` mono or ``(n, channels)``) as a PCM16 WAV file's bytes."""
-    samples = np.asarray(samples)
-    channels = 1 if samples.ndim == 1 else samples.shape[1]
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(channels)
-        w.setsampwidth(2)
-        w.setframerate(int(rate))
-        w.writeframes(np.ascontiguousarray(samples, dtype="<i2").tobytes())
-    return buf.getvalue()
+def wav_header(n_samples: int, channels: int = 1, rate: int = SAMPLE_RATE) -> bytes:
+    """A 44-byte PCM16 WAV header for ``n_samples`` frames (for files written incrementally)."""
+    data = n_samples * 2 * channels
+    return (
+        b"RIFF"
+        + struct.pack("<I", 36 + data)
+        + b"WAVE"
+        + b"fmt "
+        + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * 2 * channels, 2 * channels, 16)
+        + b"data"
+        + struct.pack("<I", data)
+    )
 
 
-def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> Path:
-    """Write an int16 array as a PCM16 WAV file; returns the path."""
-    path = Path(path)
-    path.write_bytes(wav_bytes(samples, rate))
-    return path
+def wav_bytes(pcm: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """A complete PCM16 WAV file as bytes from an ``int16`` array (``(n,)`` or ``(n, channels)``)."""
+    arr = np.asarray(pcm)
+    if arr.dtype != np.int16:
+        raise TypeError(f"WAV files here hold int16 samples, got {arr.dtype}: convert with .astype(np.int16)")
+    channels = 1 if arr.ndim == 1 else arr.shape[1]
+    return wav_header(arr.shape[0], channels, rate) + arr.astype("<i2", copy=False).tobytes()
+
+
+def write_wav(path: str | os.PathLike, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    """Write an ``int16`` array (``(n,)`` mono or ``(n, channels)``) as a PCM16 WAV; returns the path."""
+    p = Path(path)
+    p.write_bytes(wav_bytes(pcm, rate))
+    return p
+
+
+def read_wav(path: str | os.PathLike) -> tuple[bytes, int, int]:
+    """``(pcm bytes, channels, rate)`` of a PCM16 WAV.
+
+    Tolerant of files a crash left behind: the data chunk runs to the end of the file (stale
+    sizes in the header are ignored). Raises ValueError, naming the file, for anything that is
+    not 16-bit PCM WAV."""
+    raw = Path(path).read_bytes()
+    if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+        raise ValueError(f"{path} is not a WAV file")
+    pos, channels, rate = 12, 1, SAMPLE_RATE
+    while pos + 8 <= len(raw):
+        cid, size = raw[pos : pos + 4], struct.unpack("<I", raw[pos + 4 : pos + 8])[0]
+        if cid == b"fmt ":
+            fmt, channels, rate, _, _, bits = struct.unpack("<HHIIHH", raw[pos + 8 : pos + 24])
+            if fmt not in (1, 0xFFFE) or bits != 16:
+                raise ValueError(
+                    f"{path}: only 16-bit PCM WAV is supported (format {fmt}, {bits} bits); "
+                    "convert it, e.g. `sox in.wav -b 16 out.wav`"
+                )
+        elif cid == b"data":
+            data = raw[pos + 8 :]
+            return data[: len(data) - len(data) % (2 * channels)], channels, rate
+        pos += 8 + size + (size & 1)
+    return b"", channels, rate
+
+
+def read_wav_array(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """A PCM16 WAV as ``(int16 array (n,) or (n, channels), sample rate Hz)``."""
+    data, channels, rate = read_wav(path)
+    arr = np.frombuffer(data, dtype="<i2").astype(np.int16)
+    return (arr.reshape(-1, channels) if channels > 1 else arr), rate
 
 
 def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
@@ -72,5 +116,5 @@ def to_mono_24k(samples: np.ndarray, rate: int) -> np.ndarray:
     x = np.asarray(samples)
     if x.ndim == 2:
         x = x.mean(axis=1)
-    y = resample(x, rate, 24_000)
+    y = resample(x, rate, SAMPLE_RATE)
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..log import AgentAudio, EventLog, UserAudio
+from ..protocol import SAMPLE_RATE
 
 __all__ = ["SAMPLE_RATE", "browser_to_kernel", "resolve", "stop_secs_from", "subset"]
-
-SAMPLE_RATE = 24_000
 
 
 def resolve(source: Any) -> tuple[pd.DataFrame, EventLog | None]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._audio import read_wav, to_mono_24k
+from .._audio import read_wav_array, to_mono_24k
 from ..protocol import SAMPLE_RATE
 
 __all__ = ["Utterance", "load_utterance_audio", "voiced_bounds"]
@@ -62,7 +62,7 @@ def load_utterance_audio(u: Utterance, synthesize: Callable[[str], np.ndarray] |
         path = Path(a)
         if not path.exists():
             raise FileNotFoundError(f"utterance WAV not found: {path} (give a path to a 16-bit PCM WAV)")
-        samples, rate = read_wav(path)
+        samples, rate = read_wav_array(path)
         return to_mono_24k(samples, rate)
     return (synthesize or _synthesize)(str(a))
 

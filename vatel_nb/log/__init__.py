@@ -1,5 +1,6 @@
 """The event log of a call on one kernel clock: rows, audio tracks, clock sync, save/load/autosave."""
 
+from .._audio import read_wav, wav_bytes
 from ._audio import SAMPLE_RATE, AgentAudio, AudioTrack, UserAudio
 from ._clock import ClockSync
 from ._eventlog import EventLog
@@ -8,7 +9,6 @@ from ._load import load_session
 from ._record import record_client_message, record_server_message
 from ._schema import CLOCKS, COLUMNS, FIELDS, SOURCES, empty_frame
 from ._store import FORMAT_VERSION, Autosaver, save_session
-from ._wav import read_wav, wav_bytes
 
 __all__ = [
     "CLOCKS",

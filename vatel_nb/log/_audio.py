@@ -23,10 +23,9 @@ import math
 
 import numpy as np
 
-__all__ = ["SAMPLE_RATE", "AgentAudio", "AudioTrack", "UserAudio"]
+from ..protocol import SAMPLE_RATE
 
-#: Samples per second of every track (PCM16 mono).
-SAMPLE_RATE = 24_000
+__all__ = ["SAMPLE_RATE", "AgentAudio", "AudioTrack", "UserAudio"]
 
 
 def _as_bytes(pcm: bytes | bytearray | memoryview | np.ndarray) -> bytes:

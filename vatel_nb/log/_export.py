@@ -15,15 +15,13 @@ Placement (sample ``i`` of the output is kernel time ``t_start + i / 24000`` s):
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._audio import wav_bytes, write_wav
 from ._audio import SAMPLE_RATE
 from ._eventlog import EventLog
-from ._wav import wav_bytes
 
 __all__ = ["audio_player", "stereo_recording", "write_wav"]
 
@@ -121,15 +119,6 @@ def stereo_recording(
     return out
 
 
-def write_wav(path: str | os.PathLike, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
-    """Write an ``int16`` array (``(n,)`` mono or ``(n, 2)`` stereo) as a PCM16 WAV file."""
-    arr = np.asarray(pcm)
-    channels = 1 if arr.ndim == 1 else arr.shape[1]
-    p = Path(path)
-    p.write_bytes(wav_bytes(arr, channels=channels, rate=rate))
-    return p
-
-
 def audio_player(log: Any, **kwargs: Any) -> Any:
     """An ``IPython.display.Audio`` of :func:`stereo_recording` (a WAV, so not normalised: real levels).
 
@@ -137,4 +126,4 @@ def audio_player(log: Any, **kwargs: Any) -> Any:
     from IPython.display import Audio
 
     stereo = stereo_recording(log, **kwargs)
-    return Audio(data=wav_bytes(stereo, channels=2), rate=SAMPLE_RATE)
+    return Audio(data=wav_bytes(stereo), rate=SAMPLE_RATE)

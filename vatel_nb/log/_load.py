@@ -8,9 +8,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._audio import read_wav
 from ._eventlog import EventLog
 from ._store import FORMAT_VERSION
-from ._wav import read_wav
 
 __all__ = ["load_session"]
 

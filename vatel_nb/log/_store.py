@@ -27,9 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._audio import HEADER_BYTES, wav_header
 from ._audio import SAMPLE_RATE
 from ._eventlog import EventLog
-from ._wav import HEADER_BYTES, wav_header
 
 __all__ = ["FORMAT_VERSION", "Autosaver", "save_session"]
 

@@ -21,9 +21,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..protocol import SAMPLE_RATE
+
 __all__ = ["Transcriber", "pocketsphinx_available"]
 
-SAMPLE_RATE = 24_000
 _PS_LOCK = threading.Lock()
 _ps_decoder = None  # in the worker process only
 _pool: ProcessPoolExecutor | None = None

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..protocol import InputAudio, InvalidMessage, ToolCallOutput, parse_client_message
+from ..protocol import SAMPLE_RATE, InputAudio, InvalidMessage, ToolCallOutput, parse_client_message
 from ._agents import AgentSpec
 from ._asr import Transcriber
 from ._latency import Latency
@@ -39,7 +39,6 @@ from ._voice import Voice
 __all__ = ["Session", "SessionConfig"]
 
 log = logging.getLogger("vatel_nb.simulator")
-SAMPLE_RATE = 24_000
 
 
 @dataclass

@@ -11,15 +11,14 @@ whichever is later (the agent's real-time playout clock).
 from __future__ import annotations
 
 import datetime as dt
-import io
-import wave
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CallRecord", "utc_iso"]
+from .._audio import wav_bytes
+from ..protocol import SAMPLE_RATE
 
-SAMPLE_RATE = 24_000
+__all__ = ["CallRecord", "utc_iso"]
 
 
 def utc_iso(when: dt.datetime | None = None) -> str:
@@ -109,10 +108,4 @@ class CallRecord:
         for channel, parts in ((0, self._user), (1, self._agent)):
             for start, pcm in parts:
                 stereo[start : start + pcm.size, channel] = pcm
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(SAMPLE_RATE)
-            w.writeframes(stereo.astype("<i2").tobytes())
-        return buf.getvalue()
+        return wav_bytes(stereo, SAMPLE_RATE)

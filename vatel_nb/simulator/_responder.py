@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..protocol import SAMPLE_RATE
 from ._agents import Reply, ToolRequest
 from ._truth import AudioChunk, ToolTruth, TurnTruth
 from ._voice import leading_silence
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Responder"]
 
 log = logging.getLogger("vatel_nb.simulator")
-SAMPLE_RATE = 24_000
 
 
 @dataclass

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..protocol import SAMPLE_RATE
+
 __all__ = ["FRAME_SAMPLES", "EnergyVad", "VadEvent"]
 
-SAMPLE_RATE = 24_000
 #: VAD frame: 10 ms at 24 kHz.
 FRAME_SAMPLES = 240
 _GAP_TOLERANCE = 6  # frames (60 ms) of silence allowed inside an onset before it resets

@@ -21,9 +21,10 @@ import zlib
 
 import numpy as np
 
+from ..protocol import SAMPLE_RATE
+
 __all__ = ["Voice", "espeak_available", "leading_silence"]
 
-SAMPLE_RATE = 24_000
 _ESPEAK_LOCK = threading.Lock()
 _espeak: tuple | None = None  # (lib, sample_rate, callback, buffer)
 
