@@ -66,7 +66,7 @@ def response_row(
         row["t_played"], row["t_played_browser"] = started[audible[0]]
     last = group[-1]
     if last in ended:
-        row["agent_end"] = ended[last]
+        row["agent_end"], row["agent_end_browser"] = ended[last]
     elif row["interrupted"]:
         row["agent_end"] = row["t_interruption"]
     elif row["agent_samples"]:

@@ -34,13 +34,15 @@ turn_id                turn id of the first agent unit of the response; ``agent_
 n_segments             server VAD segments merged into the user turn
 user_start, user_end   first real ``speech_started`` / last ``speech_stopped`` received (kernel)
 vad_start, vad_end     client VAD onset / last voiced sample before ``user_end`` (kernel)
+vad_start_browser      ``vad_start`` on the browser clock (browser ms)
 vad_end_browser        the same last voiced sample on the browser clock (browser ms)
 transcript             final user transcript(s), joined; ``t_transcript`` last final received
 agent_text             final agent text(s); ``t_first_text`` first ``response_text`` received
 t_first_audio          first (non-dropped) ``response_audio`` received; ``t_last_audio`` last
 t_played               ``playback-started`` mapped to kernel s; ``t_played_browser`` raw (browser ms)
 agent_end              agent audio end: browser ``playback-stopped``/``-flushed`` (mapped), else the
-                       interruption, else estimated (first audio + duration, ≥ last arrival)
+                       interruption, else estimated (first audio + duration, ≥ last arrival);
+                       ``agent_end_browser`` the page's stop/flush time raw (browser ms)
 agent_samples          non-dropped agent samples; ``dropped_samples`` late ones after interruption
 interrupted            the response was cut by an ``interruption`` at ``t_interruption``
 barge_in               this user turn started while the previous response was still playing
@@ -57,7 +59,8 @@ playout_ms             ``t_played − t_first_audio`` (received → audible; nee
 tool_ms                Σ over tool calls: ``tool_call`` → first agent audio after our output
 tool_exec_ms           Σ over tool calls: ``tool_call`` → our ``tool_call_output``
 time_to_yield_ms       barge-in turns: user onset (``vad_start`` else ``user_start``) → the cut agent
-                       audio stopped (browser flush/stop mapped, else the ``interruption``)
+                       audio stopped (browser flush/stop, else the ``interruption``); on the browser
+                       clock alone (``agent_end_browser − vad_start_browser``) when both are known
 greeting_ms            first agent-initiated row before any user turn: ``session_started`` →
                        first agent audio played (``t_played``, else received)
 =====================  ==========================================================================
@@ -154,7 +157,9 @@ def turns(
     session_t = subset(ev, "server", "session_started")["t"]
     t_session = float(session_t.iloc[0]) if len(session_t) else _NAN
     urec = units.to_dict("index")
-    cv_s, cv_e, cv_eb = (cvad[c].to_numpy(dtype=float) for c in ("start", "end", "end_browser"))
+    cv_s, cv_e, cv_sb, cv_eb = (
+        cvad[c].to_numpy(dtype=float) for c in ("start", "end", "start_browser", "end_browser")
+    )
 
     rows: list[dict] = []
     for k, u in enumerate(user_turns):
@@ -182,7 +187,8 @@ def turns(
             lo = max(prev_end, (u["start"] if not math.isnan(u["start"]) else u["end"]) - 2.0)
             m = np.flatnonzero((cv_s < u["end"]) & (cv_e > lo) & (cv_e <= u["end"]))
             if len(m):
-                row["vad_start"] = float(cv_s[m].min())
+                first = m[np.argmin(cv_s[m])]
+                row["vad_start"], row["vad_start_browser"] = float(cv_s[first]), float(cv_sb[first])
                 j = m[np.argmax(cv_e[m])]
                 row["vad_end"], row["vad_end_browser"] = float(cv_e[j]), float(cv_eb[j])
         latencies(row, hang)
@@ -194,7 +200,13 @@ def turns(
         onset = cur["vad_start"] if not math.isnan(cur["vad_start"]) else cur["user_start"]
         if prev["interrupted"] and not math.isnan(onset) and onset <= prev["t_interruption"] + 0.05:
             cur["barge_in"] = True
-            cur["time_to_yield_ms"] = ms(onset, prev["agent_end"])
+            # both ends on the browser clock when the page reported them (exact, no offset),
+            # else through the kernel clock
+            yield_b = cur["vad_start_browser"], prev["agent_end_browser"]
+            if not any(math.isnan(x) for x in yield_b):
+                cur["time_to_yield_ms"] = yield_b[1] - yield_b[0]
+            else:
+                cur["time_to_yield_ms"] = ms(onset, prev["agent_end"])
         elif not math.isnan(onset) and not math.isnan(prev["agent_end"]) and prev["t_first_audio"] < onset:
             cur["barge_in"] = onset < prev["agent_end"]
     first_user = starts[0] if len(starts) else math.inf

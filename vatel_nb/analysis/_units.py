@@ -140,7 +140,7 @@ def playback(ev: pd.DataFrame, to_kernel) -> tuple[dict, dict]:
         if typ == "playback-started":
             started.setdefault(tid, (float(k), float(tb)))
         else:
-            ended[tid] = float(k) if not math.isnan(k) else float(t)
+            ended[tid] = (float(k) if not math.isnan(k) else float(t), float(tb))
     return started, ended
 
 

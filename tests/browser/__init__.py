@@ -1,0 +1,1 @@
+"""Real-browser and real-server tests (JupyterLab / Notebook 7 / jupyter_server, Debian chromium)."""
