@@ -27,6 +27,7 @@ from vatel_nb.client import (
     PermissionDeniedError,
     ServiceUnavailableError,
     VatelConnection,
+    _socket,
     connect,
 )
 from vatel_nb.protocol import (
@@ -324,3 +325,39 @@ def test_unreachable_and_slow_servers(fixture_server: FixtureServer) -> None:
     with pytest.raises(APITimeoutError, match="timed out"):
         run(open_conn(fixture_server, open_timeout=0.2).__aenter__())
     assert fixture_server.ws_done.wait(5)
+
+
+def test_reader_queue_is_bounded_and_loses_nothing(fixture_server: FixtureServer) -> None:
+    n = _socket._MAX_QUEUE * 3
+    fixture_server.ws_script = [
+        *sends(*(ResponseText("t", str(i), False) for i in range(n))),
+        ("close", 1000, ""),
+    ]
+
+    async def main() -> tuple[int, list[str], bool | None]:
+        async with open_conn(fixture_server) as conn:
+            await asyncio.sleep(0.5)  # the server sent everything; nobody has read yet
+            waiting = conn._queue.qsize()
+            texts = [m.text async for m in conn]
+            return waiting, texts, conn.clean_close
+
+    waiting, texts, clean = run(main())
+    assert waiting <= _socket._MAX_QUEUE  # bounded: the rest waits in websockets' flow control
+    assert texts == [str(i) for i in range(n)]  # nothing lost
+    assert clean is True
+
+
+def test_close_never_hangs_behind_a_consumer_that_stopped_reading(fixture_server: FixtureServer) -> None:
+    n = _socket._MAX_QUEUE * 2
+    fixture_server.ws_script = [*sends(*(ResponseText("t", "x", False) for _ in range(n))), ("wait_close",)]
+
+    async def main() -> tuple[bool, bool, Any]:
+        conn = await open_conn(fixture_server)
+        await asyncio.sleep(0.5)
+        full = conn._queue.full()
+        await conn.close()  # run() bounds it: never waits behind the unread messages
+        return full, conn.closed, await conn.recv()
+
+    full, closed, first = run(main())
+    assert full and closed
+    assert first == ResponseText("t", "x", False)  # what was queued is still readable

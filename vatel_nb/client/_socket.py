@@ -15,6 +15,7 @@ inflate it. Get it as ``conn.last_recv_time`` (time of the message most recently
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ __all__ = ["USER_AGENT", "Connecting", "VatelConnection", "connect"]
 
 USER_AGENT = f"vatel-nb/{__version__}"
 _CLEAN_CODES = (1000, 1001)
+#: Parsed messages that may wait for the consumer (≈ 5 s of 20 ms audio chunks).
+_MAX_QUEUE = 256
 _MAX_FRAME = 16 * 2**20  # bytes: far above any audio chunk, but bounded
 
 Received = ServerMessage | InvalidMessage
@@ -71,7 +74,9 @@ class VatelConnection:
         self.last_recv_time: float | None = None
         #: The ``session_started`` id (= call id) once received, else None.
         self.session_id: str | None = None
-        self._queue: asyncio.Queue[tuple[float, Received] | _Closed] = asyncio.Queue()
+        # bounded: when the consumer falls behind, the reader stops reading and websockets' own
+        # flow control pushes back on the server instead of this queue growing without limit
+        self._queue: asyncio.Queue[tuple[float, Received] | _Closed] = asyncio.Queue(_MAX_QUEUE)
         self._session_ended = False
         self._closing_by_us = False
         self._final: _Closed | None = None
@@ -80,7 +85,7 @@ class VatelConnection:
     # ------------------------------------------------------------------ receiving
 
     async def _read(self) -> None:
-        ws, put = self._ws, self._queue.put_nowait
+        ws, put = self._ws, self._queue.put
         try:
             while True:
                 raw = await ws.recv()
@@ -90,19 +95,22 @@ class VatelConnection:
                     self.session_id = msg.id  # type: ignore[union-attr]
                 elif msg.type == "session_ended":
                     self._session_ended = True
-                put((t, msg))
+                await put((t, msg))
         except ConnectionClosed:
             pass
         finally:
             code, reason = ws.close_code, ws.close_reason or ""
             clean = code in _CLEAN_CODES or self._session_ended
             self._final = _Closed(code, reason, clean)
-            put(self._final)
+            with contextlib.suppress(asyncio.QueueFull):  # full: _next() finds it once drained
+                self._queue.put_nowait(self._final)
 
     async def _next(self) -> tuple[float, Received] | None:
-        item = await self._queue.get()
+        if self._queue.empty() and self._final is not None:
+            item: tuple[float, Received] | _Closed = self._final  # every later call sees the end too
+        else:
+            item = await self._queue.get()
         if isinstance(item, _Closed):
-            self._queue.put_nowait(item)  # every later call sees the end too
             if item.clean or self._closing_by_us:
                 return None
             raise ConnectionClosedError(item.code, item.reason)
@@ -168,7 +176,11 @@ class VatelConnection:
         """Close the session (idempotent) and wait until the socket is closed."""
         self._closing_by_us = True
         await self._ws.close(code, reason)
-        await asyncio.shield(self._reader)
+        if not self._reader.done() and self._queue.full():
+            # the reader waits for room behind a consumer that stopped reading: the caller is
+            # done with the session, so don't wait for it (what is queued stays readable)
+            self._reader.cancel()
+        await asyncio.wait({self._reader})
 
     async def __aenter__(self) -> VatelConnection:
         return self

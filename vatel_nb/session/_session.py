@@ -314,7 +314,10 @@ class VatelSession(FrontendMixin, CallMixin):
         (``kwargs`` go to ``summary``)."""
         from ..analysis import summary, turns
 
-        return summary(turns(self.log), self.log.frame(), **kwargs)
+        log = self.log
+        events = log.frame()  # built once: turns() and summary() share it
+        t = turns(events, user_audio=log.user_audio, agent_audio=log.agent_audio)
+        return summary(t, events, **kwargs)
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Save the log (events, both audio tracks, clock samples) to folder ``path``
