@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from browser._chromium import find_chromium, launch
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from vatel_nb.widget._bundle import widget_esm
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.browser
 
 PAGES = Path(__file__).resolve().parent / "browser_pages"
 MIC_HZ = 1000.0
-CHROMIUM = "/usr/bin/chromium"
 
 
 def _write_wav(path: Path, freq: float, seconds: float = 2.0, rate: int = 48000) -> None:
@@ -79,19 +79,7 @@ def pw() -> Iterator[Playwright]:
 def browser(pw: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     wav = tmp_path_factory.mktemp("mic") / "mic.wav"
     _write_wav(wav, MIC_HZ)
-    args = [
-        "--no-sandbox",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
-        "--autoplay-policy=no-user-gesture-required",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--disable-gpu",
-    ]
-    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    b = launch(pw, wav)  # the browser suite's flags and its clear error when chromium is missing
     try:
         yield b
     finally:
@@ -299,7 +287,7 @@ def test_mic_denied_is_reported_in_the_widget_and_to_the_kernel(pw: Playwright, 
         "--use-fake-device-for-media-stream",
         "--autoplay-policy=no-user-gesture-required",
     ]
-    b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+    b = pw.chromium.launch(executable_path=find_chromium(), headless=True, args=args)
     try:
         page = b.new_page()
         page.goto(f"{server}/engine.html")
