@@ -32,7 +32,10 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API runs an event loop in the main thread while it
+# is started, and every later test that calls asyncio.run() would fail ("cannot be called from a
+# running event loop"). Stopping it after each browser module keeps the rest of the suite clean.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
     find_chromium()  # fail fast, with the install hint, before starting anything else
     from playwright.sync_api import sync_playwright
@@ -42,7 +45,7 @@ def playwright_driver() -> Iterator[Any]:
     pw.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_for(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable]:
     """``browser_for(name, script)``: a chromium whose microphone loops ``script`` (one per name)."""
     browsers: dict[str, Any] = {}
