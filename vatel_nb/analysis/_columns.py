@@ -19,24 +19,6 @@ LATENCY_COLUMNS: tuple[str, ...] = (
     "time_to_yield_ms",
     "greeting_ms",
 )
-FLOAT_COLUMNS = (
-    "user_start",
-    "user_end",
-    "vad_start",
-    "vad_start_browser",
-    "vad_end",
-    "vad_end_browser",
-    "t_transcript",
-    "t_first_text",
-    "t_first_audio",
-    "t_last_audio",
-    "t_played",
-    "t_played_browser",
-    "agent_end",
-    "agent_end_browser",
-    "t_interruption",
-    *LATENCY_COLUMNS,
-)
 #: All columns of :func:`turns`, in order.
 TURN_COLUMNS: tuple[str, ...] = (
     "turn",
@@ -70,4 +52,24 @@ TURN_COLUMNS: tuple[str, ...] = (
     "tool_names",
     *LATENCY_COLUMNS,
 )
+#: The columns holding float times / latencies (NaN when unknown): all but these.
+_NOT_FLOAT = frozenset(
+    {
+        "turn",
+        "outcome",
+        "user_turn_id",
+        "turn_id",
+        "agent_turn_ids",
+        "n_segments",
+        "transcript",
+        "agent_text",
+        "agent_samples",
+        "dropped_samples",
+        "interrupted",
+        "barge_in",
+        "n_tool_calls",
+        "tool_names",
+    }
+)
+FLOAT_COLUMNS: tuple[str, ...] = tuple(c for c in TURN_COLUMNS if c not in _NOT_FLOAT)
 OUTCOMES = ("responded", "interrupted", "silent", "agent-initiated")
