@@ -51,32 +51,15 @@ def plot_chronogram(
     iv = speech_intervals(turns_df)
     user = iv[iv["speaker"] == "user"]
     lanes = {"user speech": 3.0, "agent audio received": 2.0, "agent audio played": 1.0}
-    ax.barh(
-        [lanes["user speech"]] * len(user),
-        user["end"] - user["start"],
-        left=user["start"],
-        height=0.6,
-        color="tab:blue",
-        label="user speech",
-    )
     has = turns_df[turns_df["agent_samples"] > 0]
-    ax.barh(
-        [lanes["agent audio received"]] * len(has),
-        has["t_last_audio"] - has["t_first_audio"],
-        left=has["t_first_audio"],
-        height=0.6,
-        color="tab:gray",
-        label="agent audio received",
-    )
     agent = iv[iv["speaker"] == "agent"]
-    ax.barh(
-        [lanes["agent audio played"]] * len(agent),
-        agent["end"] - agent["start"],
-        left=agent["start"],
-        height=0.6,
-        color="tab:orange",
-        label="agent audio played",
+    bars = (  # lane, start, end, colour
+        ("user speech", user["start"], user["end"], "tab:blue"),
+        ("agent audio received", has["t_first_audio"], has["t_last_audio"], "tab:gray"),
+        ("agent audio played", agent["start"], agent["end"], "tab:orange"),
     )
+    for lane, start, end, color in bars:
+        ax.barh([lanes[lane]] * len(start), end - start, left=start, height=0.6, color=color, label=lane)
     tt = turns_df["t_transcript"].dropna()
     ax.plot(tt, [3.45] * len(tt), "v", color="navy", label="user transcript (final)")
     tx = turns_df["t_first_text"].dropna()
