@@ -34,6 +34,7 @@ from vatel_nb.client import (
     NotFoundError,
     Organization,
     PermissionDeniedError,
+    RateLimitError,
     ServiceUnavailableError,
     SessionToken,
     UnprocessableEntityError,
@@ -252,7 +253,7 @@ STATUS_CLASSES = [
     (500, InternalServerError),
     (502, InternalServerError),
     (503, ServiceUnavailableError),
-    (429, APIStatusError),
+    (429, RateLimitError),
 ]
 
 

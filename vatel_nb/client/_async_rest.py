@@ -109,7 +109,7 @@ class AsyncVatel(_Base):
             resp = await self._http.request(**self._kwargs(req))
         except httpx.TransportError as e:
             raise self._transport_error(req, e) from e
-        return ep.finish(req, resp.status_code, resp.content, str(resp.url))
+        return ep.finish(req, resp.status_code, resp.content, str(resp.url), resp.headers)
 
     async def organization(self) -> Organization:
         """The organization the API key belongs to."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, redact_url, register_secret
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -41,9 +41,10 @@ def resolve_api_key(api_key: str | None = None) -> str:
             )
     if not isinstance(api_key, str) or not api_key.strip():
         raise ConfigurationError(
-            f"api_key must be a non-empty string (got {api_key!r}); pass your organization API key "
-            f"or set {ENV_API_KEY}"
+            f"api_key must be a non-empty string (got a {type(api_key).__name__}); pass your "
+            f"organization API key or set {ENV_API_KEY}"
         )
+    register_secret(api_key.strip())  # never shown in an exception, even if a server echoes it
     return api_key.strip()
 
 
@@ -51,7 +52,8 @@ def resolve_base_url(base_url: str | None = None) -> str:
     """The server root: ``base_url`` if given, else ``$VATEL_BASE_URL``, else ``https://api.vatel.ai``.
 
     Must be an ``http://`` or ``https://`` URL with a host (an optional path prefix is kept);
-    the trailing slash is stripped. Raises :class:`ConfigurationError` otherwise.
+    the trailing slash is stripped. Raises :class:`ConfigurationError` otherwise. A
+    ``user:password@`` password is registered as a secret (masked in every exception).
     """
     source = "base_url"
     if base_url is None:
@@ -62,11 +64,13 @@ def resolve_base_url(base_url: str | None = None) -> str:
     url = base_url.strip()
     try:
         parts = urlsplit(url)
+        register_secret(parts.password)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as e:
         raise ConfigurationError(
-            f"{source} {base_url!r} is not a valid URL ({e}); use e.g. https://api.vatel.ai"
+            f"{source} {redact_url(url)!r} is not a valid URL ({e}); use e.g. https://api.vatel.ai"
         ) from None
+    base_url = redact_url(url)  # only shown from here on
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
             f"{source} {base_url!r} must be an http:// or https:// URL with a host, e.g. "
@@ -100,18 +104,12 @@ def ws_url(base_url: str, token: str) -> str:
         raise ConfigurationError(
             "token must be a non-empty session token string; get one with client.session_token(agent_id)"
         )
+    register_secret(token)
     scheme, rest = root.split("://", 1)
     ws_scheme = "wss" if scheme == "https" else "ws"
     return f"{ws_scheme}://{rest}{CONNECTION_PATH}?token={quote(token, safe='')}"
 
 
 def redact_token(url: str) -> str:
-    """``url`` with the ``token`` query value masked (for error messages and logs)."""
-    parts = urlsplit(url)
-    if not parts.query:
-        return url
-    query = "&".join(
-        f"{k}=***" if k == "token" else f"{k}={v}" if sep else k
-        for k, sep, v in (item.partition("=") for item in parts.query.split("&"))
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+    """``url`` with the ``token`` query value (and a ``user:password@`` password) masked."""
+    return redact_url(url)

@@ -9,13 +9,13 @@ into the result or the typed error, for both.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from .._errors import VatelError, error_from_response
+from .._errors import VatelError, error_from_response, register_secret
 from ._call_models import Call, CallPage
 from ._models import Agent, Organization, SessionToken
 
@@ -49,10 +49,13 @@ class Request(Generic[T]):
     binary: bool = False
 
 
-def finish(req: Request[T], status: int, content: bytes, url: str) -> T:
-    """The typed result of ``req`` given the HTTP answer, or the typed :class:`APIStatusError`."""
+def finish(
+    req: Request[T], status: int, content: bytes, url: str, headers: Mapping[str, str] | None = None
+) -> T:
+    """The typed result of ``req`` given the HTTP answer, or the typed :class:`APIStatusError`
+    (``headers``: the response's, for ``Retry-After`` on a 429)."""
     if status >= 400:
-        raise error_from_response(status, content, url, req.method)
+        raise error_from_response(status, content, url, req.method, headers)
     if req.binary:
         return req.parse(content)
     try:
@@ -144,6 +147,8 @@ def session_token(
 
     def parse(obj: Any) -> SessionToken:
         tok = SessionToken.from_json(_expect(dict, "session_token()")(obj))
+        register_secret(tok.token)  # never shown in an exception text
+        register_secret(tok.webrtc_token)
         if not tok.token:
             raise VatelError(
                 "the session-token answer has no 'token'; check VATEL_BASE_URL points at the Vatel API"

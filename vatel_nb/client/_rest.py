@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .._errors import APIConnectionError, APITimeoutError
+from .._errors import APIConnectionError, APITimeoutError, redact_url
 from . import _endpoints as ep
 from ._call_models import Call, CallPage
 from ._config import resolve_api_key, resolve_base_url
@@ -59,7 +59,7 @@ class _Base:
         return APIConnectionError(f"{type(exc).__name__}: {exc}", url=url, method=req.method)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self.base_url!r})"
+        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r})"
 
 
 # --------------------------------------------------------------------------- sync
@@ -156,7 +156,7 @@ class Vatel(_Base):
             resp = self._http.request(**self._kwargs(req))
         except httpx.TransportError as e:
             raise self._transport_error(req, e) from e
-        return ep.finish(req, resp.status_code, resp.content, str(resp.url))
+        return ep.finish(req, resp.status_code, resp.content, str(resp.url), resp.headers)
 
     def organization(self) -> Organization:
         """The organization the API key belongs to (a cheap way to check the key)."""

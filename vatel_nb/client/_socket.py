@@ -2,9 +2,12 @@
 
 ``async with connect(token) as conn:`` (or ``conn = await connect(token)``) opens it.
 ``async for msg in conn`` yields parsed server messages; a bad frame (invalid JSON, unknown
-type, binary) arrives as :class:`~vatel_nb.protocol.InvalidMessage` and never ends the loop.
+type, broken audio) arrives as :class:`~vatel_nb.protocol.InvalidMessage` and never ends the loop.
+Binary frames are read as UTF-8 JSON, as the vendor's SDK does (``docs/compatibility.md``).
 Iteration stops quietly on a clean close (1000 / 1001, any close after ``session_ended``, or a
-close you asked for) and raises :class:`~vatel_nb.ConnectionClosedError` on an abnormal one.
+close you asked for) and raises :class:`~vatel_nb.ConnectionClosedError` on an abnormal one. When
+this side failed the connection (a frame over the 16 MiB limit → 1009, no pong within
+``ping_timeout`` → 1011) the error carries that code and says so, not a generic 1006.
 
 Arrival times (kernel clock, ``time.perf_counter()`` seconds): a dedicated reader task takes the
 time right after each frame is read off the socket, before parsing, so a busy consumer does not
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
@@ -25,7 +30,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as _ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from .._errors import APIConnectionError, APITimeoutError, ConnectionClosedError, error_from_response
+from .._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConnectionClosedError,
+    error_from_response,
+    scrub,
+)
 from .._version import __version__
 from ..protocol import (
     ClientMessage,
@@ -38,7 +49,7 @@ from ..protocol import (
 )
 from ._config import redact_token, resolve_base_url, ws_url
 
-__all__ = ["USER_AGENT", "Connecting", "VatelConnection", "connect"]
+__all__ = ["USER_AGENT", "Connecting", "TokenMaskFilter", "VatelConnection", "connect"]
 
 USER_AGENT = f"vatel-nb/{__version__}"
 _CLEAN_CODES = (1000, 1001)
@@ -48,19 +59,54 @@ _MAX_FRAME = 16 * 2**20  # bytes: far above any audio chunk, but bounded
 
 Received = ServerMessage | InvalidMessage
 
+_TOKEN_IN_TEXT = re.compile(r"([?&]token=)[^&\s\"']+")
+
+
+class TokenMaskFilter(logging.Filter):
+    """Masks ``token=…`` in URLs (and any registered secret) in log records.
+
+    Installed on the ``websockets`` loggers: at DEBUG level the library logs the request line,
+    which carries the session token. The record is formatted once and its text replaced.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed record is the logging system's to report
+            return True
+        masked = scrub(_TOKEN_IN_TEXT.sub(r"\1***", text))
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _install_log_filter() -> None:
+    # filters do not propagate to child loggers: put one on each logger the library writes to
+    for name in ("websockets", "websockets.client", "websockets.protocol"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, TokenMaskFilter) for f in logger.filters):
+            logger.addFilter(TokenMaskFilter())
+
+
+_install_log_filter()
+
 
 @dataclass(frozen=True)
 class _Closed:
     code: int | None
     reason: str
     clean: bool
+    local: bool = False  # this side failed the connection (the code is the one it sent)
 
 
-def _parse_frame(raw: str | bytes) -> Received:
-    if isinstance(raw, str):
-        return parse_server_message(raw)
-    text = raw.decode("utf-8", "backslashreplace")
-    return InvalidMessage(text, f"binary frame of {len(raw)} bytes (Vatel sends JSON text frames)")
+def _close_of(ws: ClientConnection) -> tuple[int | None, str, bool]:
+    """``(code, reason, local)`` of a finished connection: the server's close frame if one came;
+    else the close this side sent when it failed the connection (too big, keepalive), else 1006."""
+    proto = ws.protocol
+    rcvd, sent = proto.close_rcvd, proto.close_sent
+    if rcvd is None and sent is not None and sent.code not in _CLEAN_CODES:
+        return sent.code, sent.reason, True
+    return ws.close_code, ws.close_reason or "", False
 
 
 class VatelConnection:
@@ -90,7 +136,7 @@ class VatelConnection:
             while True:
                 raw = await ws.recv()
                 t = time.perf_counter()
-                msg = _parse_frame(raw)
+                msg = parse_server_message(raw)
                 if msg.type == "session_started":
                     self.session_id = msg.id  # type: ignore[union-attr]
                 elif msg.type == "session_ended":
@@ -99,9 +145,9 @@ class VatelConnection:
         except ConnectionClosed:
             pass
         finally:
-            code, reason = ws.close_code, ws.close_reason or ""
+            code, reason, local = _close_of(ws)
             clean = code in _CLEAN_CODES or self._session_ended
-            self._final = _Closed(code, reason, clean)
+            self._final = _Closed(code, reason, clean, local)
             with contextlib.suppress(asyncio.QueueFull):  # full: _next() finds it once drained
                 self._queue.put_nowait(self._final)
 
@@ -113,7 +159,7 @@ class VatelConnection:
         if isinstance(item, _Closed):
             if item.clean or self._closing_by_us:
                 return None
-            raise ConnectionClosedError(item.code, item.reason)
+            raise ConnectionClosedError(item.code, item.reason, local=item.local, limit=_MAX_FRAME)
         self.last_recv_time = item[0]
         return item
 
@@ -249,13 +295,18 @@ async def open_connection(
             max_size=_MAX_FRAME,
         )
     except InvalidStatus as e:
-        raise error_from_response(e.response.status_code, e.response.body, shown, "GET") from None
-    except (asyncio.TimeoutError, TimeoutError) as e:
+        resp = e.response
+        raise error_from_response(resp.status_code, resp.body, shown, "GET", resp.headers) from None
+    except (asyncio.TimeoutError, TimeoutError):
         raise APITimeoutError(
-            f"WebSocket open took longer than {open_timeout} s", url=shown, method="GET"
-        ) from e
+            f"WebSocket open took longer than {open_timeout} s",
+            url=shown,
+            method="GET",
+            argument="open_timeout",
+        ) from None
     except (OSError, InvalidHandshake, InvalidURI) as e:
-        raise APIConnectionError(f"{type(e).__name__}: {e}", url=shown, method="GET") from e
+        # from None: the library's exception text may hold the token URL
+        raise APIConnectionError(f"{type(e).__name__}: {e}", url=shown, method="GET") from None
     return VatelConnection(ws, url)
 
 

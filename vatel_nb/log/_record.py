@@ -25,7 +25,19 @@ from ..protocol import (
 )
 from ._eventlog import EventLog
 
-__all__ = ["record_client_message", "record_server_message"]
+__all__ = ["RAW_KEEP_CHARS", "record_client_message", "record_server_message"]
+
+#: Characters of an invalid frame's raw text kept in its row (``detail.raw``); the full length is
+#: ``detail.raw_chars``. A 20 MB garbage frame must not become a 20 MB cell.
+RAW_KEEP_CHARS = 2000
+
+
+def _detail(msg: Any, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"detail": …}`` keywords: ``detail`` plus the message's unknown wire fields (``unknown``)."""
+    extra = getattr(msg, "extra", None)
+    if extra:
+        detail = dict(detail or {}, unknown=dict(extra))
+    return {} if detail is None else {"detail": detail}
 
 
 def record_server_message(
@@ -46,12 +58,26 @@ def record_server_message(
     if isinstance(msg, ResponseAudio):
         data = msg.pcm() if pcm is None else pcm
         log.append(
-            "server", "response_audio", t, turn_id=msg.turn_id, is_final=msg.is_final, samples=len(data) // 2
+            "server",
+            "response_audio",
+            t,
+            turn_id=msg.turn_id,
+            is_final=msg.is_final,
+            samples=len(data) // 2,
+            **_detail(msg),
         )
         if keep_audio:
             log.agent_audio.append(t, data, msg.turn_id)
     elif isinstance(msg, ResponseText):
-        log.append("server", "response_text", t, turn_id=msg.turn_id, text=msg.text, is_final=msg.is_final)
+        log.append(
+            "server",
+            "response_text",
+            t,
+            turn_id=msg.turn_id,
+            text=msg.text,
+            is_final=msg.is_final,
+            **_detail(msg),
+        )
     elif isinstance(msg, InputAudioTranscript):
         log.append(
             "server",
@@ -60,12 +86,13 @@ def record_server_message(
             turn_id=msg.turn_id,
             text=msg.transcript,
             is_final=msg.is_final,
+            **_detail(msg),
         )
     elif isinstance(msg, SpeechStarted):
-        log.append("server", "speech_started", t, detail={"emulated": msg.emulated})
+        log.append("server", "speech_started", t, **_detail(msg, {"emulated": msg.emulated}))
     elif isinstance(msg, Interruption):
         cut = log.agent_audio.interrupt(t)
-        log.append("server", "interruption", t, detail={"interrupted_turn_id": cut})
+        log.append("server", "interruption", t, **_detail(msg, {"interrupted_turn_id": cut}))
     elif isinstance(msg, ToolCall):
         log.append(
             "server",
@@ -73,15 +100,15 @@ def record_server_message(
             t,
             tool_call_id=msg.tool_call_id,
             tool_name=msg.tool_name,
-            detail={"arguments": msg.kwargs},
+            **_detail(msg, {"arguments": msg.kwargs}),
         )
     elif isinstance(msg, SessionStarted):
         log.meta.setdefault("session_id", msg.id)
-        log.append("server", "session_started", t, detail={"session_id": msg.id})
+        log.append("server", "session_started", t, **_detail(msg, {"session_id": msg.id}))
     elif isinstance(msg, InvalidMessage):
-        log.append(
-            "server", "invalid", t, text=msg.error, detail={"raw": msg.raw, "message_type": msg.message_type}
-        )
+        raw = msg.raw if len(msg.raw) <= RAW_KEEP_CHARS else msg.raw[:RAW_KEEP_CHARS] + "…"
+        detail = {"raw": raw, "raw_chars": len(msg.raw), "message_type": msg.message_type}
+        log.append("server", "invalid", t, text=msg.error, turn_id=msg.turn_id, detail=detail)
     else:
         mtype = getattr(msg, "type", None)
         if not isinstance(mtype, str):
@@ -89,7 +116,7 @@ def record_server_message(
                 "record_server_message expects a parsed vatel_nb.protocol message, "
                 f"got {type(msg).__name__}; parse the frame with vatel_nb.protocol.parse_server_message first"
             )
-        log.append("server", mtype, t)  # speech_stopped, session_ended, and any future empty message
+        log.append("server", mtype, t, **_detail(msg))  # speech_stopped, session_ended, …
 
 
 def record_client_message(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
-from typing import ClassVar
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from ._fields import _get
 
@@ -16,7 +17,9 @@ class InputAudio:
     """``input_audio``: one chunk of user microphone audio, base64 PCM16 mono 24 kHz."""
 
     audio: str
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "input_audio"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("audio",)
 
     def pcm(self) -> bytes:
         """The chunk as raw PCM16 bytes (invalid base64 raises ``binascii.Error``)."""
@@ -41,7 +44,9 @@ class ToolCallOutput:
 
     tool_call_id: str
     output: str
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "tool_call_output"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("toolCallId", "output")
 
     @classmethod
     def _from_data(cls, d: dict) -> ToolCallOutput:
@@ -56,10 +61,12 @@ class InvalidMessage:
     """A message that could not be parsed. Nothing is lost: ``raw`` is the text as received.
 
     ``error`` says what was wrong; ``message_type`` is the ``type`` field when one was readable
-    (so an unknown-but-well-formed event can still be logged by name).
+    (so an unknown-but-well-formed event can still be logged by name); ``turn_id`` is
+    ``data.turn_id`` when it was a string (a broken audio chunk still names its turn).
     """
 
     raw: str
     error: str
     message_type: str | None = None
+    turn_id: str | None = None
     type: ClassVar[str] = "invalid"

@@ -5,10 +5,16 @@ Every message on ``GET /v1/connection`` is a UTF-8 JSON object ``{"type": str, "
 ``type`` maps to one frozen dataclass below; ``message.type`` is a class attribute, so
 ``match``/``isinstance`` and ``msg.type == "response_audio"`` both work.
 
+Read liberally, write strictly (``docs/compatibility.md``). The parser accepts what the real
+service is shown to send beyond the spec: ``data: null`` or no ``data`` (read as ``{}``, so the
+field-less types parse and the others name their first missing field), JSON in binary frames,
+and unknown fields (kept in ``message.extra`` as ``{"data.<name>": value}`` for ``data`` fields
+and ``{"<name>": value}`` for envelope fields). :func:`serialize` writes exactly the spec's shape.
+
 Parsing is total: :func:`parse_server_message` and :func:`parse_client_message` return an
 :class:`InvalidMessage` (holding the raw text and what was wrong) for invalid JSON, an unknown
-``type``, a missing field or a field of the wrong JSON type. They never raise, so one new or
-broken server event cannot end a receive loop.
+``type``, a missing field, a field of the wrong JSON type, or audio that is not base64 PCM16.
+They never raise, so one new or broken server event cannot end a receive loop.
 
 Field names are Python-style (``tool_call_id``); :func:`to_wire` maps them back to the wire
 names (``toolCallId``). Audio stays base64 text until you ask for bytes (:meth:`ResponseAudio.pcm`).
@@ -93,7 +99,9 @@ def _parse(raw: str | bytes | bytearray, table: dict[str, type]) -> Any:
         try:
             text = bytes(raw).decode("utf-8")
         except UnicodeDecodeError as e:
-            return InvalidMessage(bytes(raw).decode("utf-8", "replace"), f"not UTF-8: {e}")
+            return InvalidMessage(
+                bytes(raw).decode("utf-8", "replace"), f"binary frame of {len(raw)} bytes is not UTF-8 ({e})"
+            )
     elif isinstance(raw, str):
         text = raw
     else:
@@ -111,14 +119,34 @@ def _parse(raw: str | bytes | bytearray, table: dict[str, type]) -> Any:
     if cls is None:
         return InvalidMessage(text, f"unknown message type {mtype!r}", mtype)
     data = obj.get("data")
-    if not isinstance(data, dict):
-        return InvalidMessage(text, "missing or non-object field 'data'", mtype)
+    if data is None:  # the real service sends data: null (or none) on the field-less types
+        data = {}
+    elif not isinstance(data, dict):
+        return InvalidMessage(text, f"field 'data' must be an object, got {type(data).__name__}", mtype)
     try:
-        return cls._from_data(data)
+        msg = cls._from_data(data)
     except _FieldError as e:
-        return InvalidMessage(text, f"{mtype}: {e}", mtype)
+        return InvalidMessage(text, f"{mtype}: {e}", mtype, _turn_id(data))
     except Exception as e:  # pragma: no cover - defensive: parsing must never raise
-        return InvalidMessage(text, f"{mtype}: {type(e).__name__}: {e}", mtype)
+        return InvalidMessage(text, f"{mtype}: {type(e).__name__}: {e}", mtype, _turn_id(data))
+    extra = _unknown_fields(obj, data, cls._FIELDS)
+    if extra:
+        object.__setattr__(msg, "extra", extra)  # frozen: set once, here, before anyone sees it
+    return msg
+
+
+def _turn_id(data: dict) -> str | None:
+    value = data.get("turn_id")
+    return value if isinstance(value, str) else None
+
+
+def _unknown_fields(obj: dict, data: dict, known: tuple[str, ...]) -> dict[str, Any] | None:
+    if len(obj) <= 2 and len(data) <= len(known):  # the usual case: nothing unknown, no dict built
+        if all(k in known for k in data) and all(k in ("type", "data") for k in obj):
+            return None
+    out = {k: v for k, v in obj.items() if k not in ("type", "data")}
+    out.update({f"data.{k}": v for k, v in data.items() if k not in known})
+    return out or None
 
 
 def parse_server_message(raw: str | bytes | bytearray) -> ServerMessage | InvalidMessage:
@@ -137,5 +165,5 @@ def to_wire(message: ServerMessage | ClientMessage) -> dict[str, Any]:
 
 
 def serialize(message: ServerMessage | ClientMessage) -> str:
-    """The message as compact JSON text, ready for a WebSocket text frame."""
+    """The message as compact JSON text, ready for a WebSocket text frame (``extra`` is never sent)."""
     return json.dumps({"type": message.type, "data": message._data()}, separators=(",", ":"))

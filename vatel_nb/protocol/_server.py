@@ -7,7 +7,9 @@ Python-style; ``_data()`` gives the wire's ``data`` object (wire names, e.g. ``t
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ._fields import _FieldError, _get
@@ -23,7 +25,19 @@ __all__ = [
     "SpeechStopped",
     "ToolArgument",
     "ToolCall",
+    "decode_pcm16",
 ]
+
+
+def decode_pcm16(audio: str) -> bytes:
+    """Base64 text → PCM16 bytes, strictly: invalid base64 or an odd byte count → ``_FieldError``."""
+    try:
+        pcm = base64.b64decode(audio, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise _FieldError(f"data.audio is not valid base64 ({e})") from None
+    if len(pcm) % 2:
+        raise _FieldError(f"data.audio decodes to {len(pcm)} bytes: not whole PCM16 samples (2 bytes each)")
+    return pcm
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +45,9 @@ class SessionStarted:
     """``session_started``: the call began; ``id`` is the session id, which is also the call id."""
 
     id: str
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "session_started"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("id",)
 
     @classmethod
     def _from_data(cls, d: dict) -> SessionStarted:
@@ -46,26 +62,32 @@ class ResponseAudio:
     """``response_audio``: one chunk of agent speech.
 
     ``audio`` is base64 PCM16 little-endian, mono, 24 kHz, as on the wire; :meth:`pcm` decodes it.
-    ``is_final`` marks the last chunk of the utterance or segment ``turn_id``.
+    ``is_final`` marks the last chunk of the utterance or segment ``turn_id``. A parsed chunk
+    was checked on arrival (valid base64, whole 16-bit samples) and keeps its decoded bytes, so
+    :meth:`pcm` costs nothing; a chunk that fails the check is an ``InvalidMessage`` instead.
     """
 
     turn_id: str
     audio: str
     is_final: bool
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
+    _pcm: bytes | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "response_audio"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("turn_id", "audio", "is_final")
 
     def pcm(self) -> bytes:
         """The chunk as raw PCM16 bytes (2 bytes per sample, 24 000 samples per second)."""
-        return base64.b64decode(self.audio)
+        return self._pcm if self._pcm is not None else base64.b64decode(self.audio)
 
     @classmethod
     def from_pcm(cls, turn_id: str, pcm: bytes, is_final: bool = False) -> ResponseAudio:
         """Build a chunk from raw PCM16 bytes (base64 is done here)."""
-        return cls(turn_id, base64.b64encode(pcm).decode("ascii"), is_final)
+        return cls(turn_id, base64.b64encode(pcm).decode("ascii"), is_final, _pcm=bytes(pcm))
 
     @classmethod
     def _from_data(cls, d: dict) -> ResponseAudio:
-        return cls(_get(d, "turn_id", str), _get(d, "audio", str), _get(d, "is_final", bool))
+        turn_id, audio, final = _get(d, "turn_id", str), _get(d, "audio", str), _get(d, "is_final", bool)
+        return cls(turn_id, audio, final, _pcm=decode_pcm16(audio))
 
     def _data(self) -> dict:
         return {"turn_id": self.turn_id, "audio": self.audio, "is_final": self.is_final}
@@ -78,7 +100,9 @@ class ResponseText:
     turn_id: str
     text: str
     is_final: bool
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "response_text"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("turn_id", "text", "is_final")
 
     @classmethod
     def _from_data(cls, d: dict) -> ResponseText:
@@ -95,7 +119,9 @@ class InputAudioTranscript:
     transcript: str
     is_final: bool
     turn_id: str | None = None
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "input_audio_transcript"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("transcript", "is_final", "turn_id")
 
     @classmethod
     def _from_data(cls, d: dict) -> InputAudioTranscript:
@@ -117,7 +143,9 @@ class SpeechStarted:
     """``speech_started``: server VAD heard the user start; ``emulated`` starts are synthetic."""
 
     emulated: bool
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "speech_started"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("emulated",)
 
     @classmethod
     def _from_data(cls, d: dict) -> SpeechStarted:
@@ -129,7 +157,11 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class _Empty:
+    """A message whose ``data`` has no fields (the real service sends ``data: null`` or none)."""
+
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = ""
+    _FIELDS: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def _from_data(cls, d: dict) -> Any:
@@ -219,7 +251,9 @@ class ToolCall:
     tool_call_id: str
     tool_name: str
     arguments: tuple[ToolArgument, ...] = ()
+    extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "tool_call"
+    _FIELDS: ClassVar[tuple[str, ...]] = ("toolCallId", "toolName", "arguments")
 
     @property
     def kwargs(self) -> dict[str, Any]:
