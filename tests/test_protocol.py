@@ -324,7 +324,8 @@ def _spec_accepts(obj: Any) -> bool:
     """The spec's verdict, with the reader's deliberate differences (docs/compatibility.md):
     ``data`` null / missing / with extra keys on the field-less types is accepted, extra keys are
     ignored everywhere, and ``response_audio`` must carry base64 of whole PCM16 samples."""
-    if isinstance(obj, dict) and obj.get("type") in _EMPTY_TYPES and (obj.get("data") is None or isinstance(obj.get("data"), dict)):
+    empty = isinstance(obj, dict) and obj.get("type") in _EMPTY_TYPES
+    if empty and (obj.get("data") is None or isinstance(obj.get("data"), dict)):
         obj = {**obj, "data": {}}
     ok = is_valid(SERVER_MESSAGE, obj)
     if ok and obj["type"] == "response_audio":
