@@ -209,7 +209,7 @@ def test_abnormal_close_is_an_error_with_a_sentence_and_nothing_is_lost(fixture_
 
     s, fe = asyncio.run(main(), debug=True)
     assert s.status == "error"
-    assert "closed abnormally (code 1011" in s.error and "reconnect" in s.error
+    assert "internal error" in s.error and "(code 1011" in s.error and "reconnect" in s.error
     assert TOKEN not in s.error and "***" in s.error  # the token in the close reason is masked
     err = rows(s, "local", "error")
     assert len(err) == 1 and err[0][3]["text"] == s.error

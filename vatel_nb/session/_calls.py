@@ -20,6 +20,11 @@ from ._backend import resolve_backend
 
 __all__ = ["CallMixin"]
 
+#: Transcript entries the widget's ``transcript`` trait carries (the most recent ones): each update
+#: re-sends the trait, so a bounded tail keeps a call with thousands of turns linear in time.
+#: ``session.transcript`` keeps every entry.
+TRANSCRIPT_TRAIT_ENTRIES = 200
+
 #: ``LatencyReading.kind`` → the widget's ``last_latency_kind`` text.
 _LATENCY_KINDS = {"v2v": "heard voice-to-voice", "server_e2e": "server e2e (speech_stopped → first audio)"}
 
@@ -49,6 +54,13 @@ class CallMixin:
         self._turns_seen: set[str | None] = set()
         self._server_ended = False
         self._latency_failed = False
+        # live latency: rows are only scanned back to the last speech_stopped, once per stop for
+        # the server e2e reading and until a v2v reading for it (linear in the call's length)
+        self._stop_row: int | None = None
+        self._e2e_row: int | None = None
+        self._v2v_row: int | None = None
+        self._transcript: list[dict[str, Any]] = []
+        self._open_entries: dict[str, list[int]] = {"user": [], "agent": []}
 
     # ------------------------------------------------------------------ start
 
@@ -154,6 +166,8 @@ class CallMixin:
             self._update_transcript("agent", msg.text, msg.is_final, msg.turn_id)
         elif kind == "input_audio_transcript":
             self._update_transcript("user", msg.transcript, msg.is_final, msg.turn_id)
+        elif kind == "speech_stopped":
+            self._stop_row = len(self.log) - 1  # the row record_server_message just appended
         elif kind == "tool_call":
             self._spawn(self._run_tool(msg), f"vatel-tool-{msg.tool_name}")
         elif kind == "session_started":
@@ -171,34 +185,45 @@ class CallMixin:
         self._audio_seq += 1
         if turn not in self._turns_seen:
             self._turns_seen.add(turn)
-            self._update_latency()
+            if self._stop_row is not None and self._e2e_row != self._stop_row:
+                self._update_latency()
 
     def _update_transcript(self, role: str, text: str, final: bool, turn_id: str | None) -> None:
-        entries = list(self._state["transcript"])
+        entries, open_ = self._transcript, self._open_entries.setdefault(role, [])
         entry = {"role": role, "text": text, "final": bool(final), "turn_id": turn_id}
-        for i in range(len(entries) - 1, -1, -1):
-            e = entries[i]
-            if e["role"] == role and not e["final"] and (e["turn_id"] == turn_id or turn_id is None):
+        for j in range(len(open_) - 1, -1, -1):  # only the role's non-final entries: O(1) per update
+            i = open_[j]
+            if entries[i]["turn_id"] == turn_id or turn_id is None:
                 entries[i] = entry
+                if final:
+                    del open_[j]
                 break
         else:
             entries.append(entry)
-        self._set_state(transcript=entries)
+            if not final:
+                open_.append(len(entries) - 1)
+        self._set_state(transcript=entries[-TRANSCRIPT_TRAIT_ENTRIES:])
 
     def _update_latency(self) -> None:
-        """Refresh ``last_latency_ms`` / ``last_latency_kind`` from the log (cheap: last turn only)."""
-        if self._latency_failed:
+        """Refresh ``last_latency_ms`` / ``last_latency_kind`` from the log: scans only the rows
+        since the last ``speech_stopped`` (none before the first), so the cost does not grow with
+        the call."""
+        stop = self._stop_row
+        if self._latency_failed or stop is None or self._v2v_row == stop:
             return
         try:
             from ..analysis import last_turn_latency_ms
 
-            reading = last_turn_latency_ms(self.log)
+            reading = last_turn_latency_ms(self.log, max_rows=len(self.log) - stop)
         except Exception as e:  # a number for the display must never break the call: say it once
             self._latency_failed = True
             self.log.append("local", "error", text=f"live latency display disabled: {type(e).__name__}: {e}")
             return
         if reading is None or not reading.value_ms == reading.value_ms:  # None or NaN
             return
+        self._e2e_row = stop
+        if reading.kind == "v2v":
+            self._v2v_row = stop
         kind = _LATENCY_KINDS.get(reading.kind, reading.kind)
         self._set_state(last_latency_ms=float(reading.value_ms), last_latency_kind=kind)
 

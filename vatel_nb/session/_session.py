@@ -219,8 +219,9 @@ class VatelSession(FrontendMixin, CallMixin):
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
-        """``[{role: "user"|"agent", text, final, turn_id}, …]`` (a copy)."""
-        return [dict(e) for e in self._state["transcript"]]
+        """``[{role: "user"|"agent", text, final, turn_id}, …]``: every entry of the call (a copy;
+        the widget's ``transcript`` trait shows the most recent ones)."""
+        return [dict(e) for e in self._transcript]
 
     @property
     def muted(self) -> bool:

@@ -1,0 +1,83 @@
+"""Receive-path cost against the number of distinct turn ids: must grow linearly.
+
+A real ``websockets`` server on 127.0.0.1 sends ``n`` turns, each a final ``response_text`` and
+one 20 ms ``response_audio`` chunk (960 bytes PCM16), then ``session_ended``. A
+:class:`~vatel_nb.VatelSession` receives them through its real receive path (client socket
+reader → protocol parser → event log → per-message session handling: transcript, playback
+envelope, live latency display). The baseline, in the same run, sends the same number of
+messages on ONE turn id.
+
+Printed per ``n`` (seconds of the kernel thread's CPU time, best of ``--rounds``):
+
+- ``distinct`` / ``one turn`` and their ratio (≈ 1 when the cost does not depend on turn ids);
+- scaling: ``t(n) / t(n_min)`` against ``n / n_min`` (linear ⇒ equal).
+
+    .venv/bin/python bench/bench_turns.py [--sizes 5000 10000 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from websockets.asyncio.server import serve
+
+from vatel_nb.client import connect
+from vatel_nb.protocol import ResponseAudio, ResponseText, SessionEnded, SessionStarted, serialize
+from vatel_nb.session import VatelSession
+
+PCM = bytes(960)
+
+
+def frames(n: int, distinct: bool) -> list[str]:
+    out = [serialize(SessionStarted("bench-session"))]
+    for i in range(n):
+        turn = f"turn-{i:06d}" if distinct else "turn-000000"
+        out.append(serialize(ResponseText(turn, f"reply {i}", True)))
+        out.append(serialize(ResponseAudio.from_pcm(turn, PCM, is_final=True)))
+    out.append(serialize(SessionEnded()))
+    return out
+
+
+async def receive_all(n: int, distinct: bool) -> float:
+    wire = frames(n, distinct)
+
+    async def handler(ws) -> None:  # type: ignore[no-untyped-def]
+        for text in wire:
+            await ws.send(text)
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
+        port = server.sockets[0].getsockname()[1]
+        session = VatelSession(base_url=f"http://127.0.0.1:{port}", api_key="bench-key", agent_id="a")
+        conn = await connect("bench-token", base_url=f"http://127.0.0.1:{port}")
+        session._conn = conn
+        t0 = time.thread_time()
+        await session._receive(conn)
+        spent = time.thread_time() - t0
+    rows = len(session.log)
+    assert rows >= 2 * n, f"only {rows} rows for {n} turns"
+    return spent
+
+
+def best(n: int, distinct: bool, rounds: int) -> float:
+    return min(asyncio.run(receive_all(n, distinct)) for _ in range(rounds))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    print(f"{'turns':>7s}{'distinct s':>12s}{'one turn s':>12s}{'ratio':>8s}{'scaling':>10s}{'linear':>8s}")
+    first = None
+    for n in args.sizes:
+        d = best(n, True, args.rounds)
+        o = best(n, False, args.rounds)
+        first = first or (n, d)
+        print(f"{n:7d}{d:12.3f}{o:12.3f}{d / o:8.2f}{d / first[1]:10.2f}{n / first[0]:8.2f}")
+
+
+if __name__ == "__main__":
+    main()
