@@ -49,8 +49,19 @@ def is_valid(schema_name: str, obj: Any) -> bool:
     return validator(schema_name).is_valid(obj)
 
 
-def validate_server_message(obj: Any) -> None:
-    """A server → client wire object (``{"type", "data"}``) must match VoiceSessionServerMessage."""
+#: The field-less server types, which the real service sends with ``data: null`` (or no data).
+EMPTY_TYPES = ("speech_stopped", "interruption", "session_ended")
+
+
+def validate_server_message(obj: Any, profile: str = "spec") -> None:
+    """A server → client wire object (``{"type", "data"}``) must match VoiceSessionServerMessage.
+
+    ``profile="vendor"`` also accepts the real service's documented deviation (docs/compatibility.md):
+    ``data: null`` on the field-less types — and nothing else beyond the spec.
+    """
+    if profile == "vendor" and isinstance(obj, dict) and obj.get("type") in EMPTY_TYPES:
+        if set(obj) == {"type", "data"} and obj["data"] is None:
+            return
     validate(SERVER_MESSAGE, obj)
 
 

@@ -30,7 +30,7 @@ async def _whole_call() -> None:
             script=SCRIPT,
             latency=Latency(audio_burst=0.2),
         )
-        c = Caller(sim.base_url, sim.api_key)
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
         await c.connect(await c.token(agent_id))
 
         # greeting: session_started, text, audio (last chunk is_final)
@@ -173,7 +173,7 @@ async def _pocketsphinx_call() -> None:
         agent = sim.add_agent(
             "ASR", vad_settings={"start_secs": 0.1, "stop_secs": 0.3}, reply=lambda t, h: None
         )
-        c = Caller(sim.base_url, sim.api_key)
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
         await c.connect(await c.token(agent))
         _, started = await c.wait_for("session_started")
         speech = Voice("espeak").synthesize("what time is it")

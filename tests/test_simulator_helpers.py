@@ -45,8 +45,9 @@ def silence(seconds: float) -> np.ndarray:
 class Caller:
     """One black-box client of a simulator at ``base_url`` with ``api_key``."""
 
-    def __init__(self, base_url: str, api_key: str) -> None:
+    def __init__(self, base_url: str, api_key: str, profile: str = "spec") -> None:
         self.base_url = base_url
+        self.profile = profile  # the simulator's wire profile: what validate() accepts
         self.api_key = api_key
         self.messages: list[tuple[float, dict[str, Any]]] = []
         self.invalid: list[str] = []
@@ -112,7 +113,7 @@ class Caller:
         deadline = time.perf_counter() + timeout
         while True:
             for t, m in self.messages[since:]:
-                if m["type"] == mtype and all(m["data"].get(k) == v for k, v in data.items()):
+                if m["type"] == mtype and all((m["data"] or {}).get(k) == v for k, v in data.items()):
                     return t, m
             if time.perf_counter() > deadline:
                 seen = [m["type"] for _, m in self.messages[since:]]
@@ -142,7 +143,7 @@ class Caller:
         """Every server message received so far must match VoiceSessionServerMessage."""
         for _, obj in self.messages:
             try:
-                validate_server_message(obj)
+                validate_server_message(obj, self.profile)
             except Exception as e:
                 self.invalid.append(f"{e}: {json.dumps(obj)[:200]}")
         assert not self.invalid, self.invalid

@@ -23,7 +23,7 @@ VAD = {"start_secs": 0.1, "stop_secs": 0.2}
 
 
 async def _started(sim: Simulator, agent: str, **token: object) -> tuple[Caller, str]:
-    c = Caller(sim.base_url, sim.api_key)
+    c = Caller(sim.base_url, sim.api_key, sim.profile)
     await c.connect(await c.token(agent, **token))
     _, m = await c.wait_for("session_started")
     return c, m["data"]["id"]

@@ -174,7 +174,7 @@ async def _calls_after_sessions(sim: Simulator) -> None:
     agent = sim.add_agent("Lister", first_message="")
     ids = []
     for _ in range(3):
-        c = Caller(sim.base_url, KEY)
+        c = Caller(sim.base_url, KEY, sim.profile)
         await c.connect(await c.token(agent))
         _, started = await c.wait_for("session_started")
         ids.append(started["data"]["id"])

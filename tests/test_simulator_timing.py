@@ -54,7 +54,7 @@ async def _timing() -> None:
             script=["one two three", "four five"],
         )
         sim.set_latency(latency, agent_id=agent)
-        c = Caller(sim.base_url, sim.api_key)
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
         await c.connect(await c.token(agent))
         _, started = await c.wait_for("session_started")
         session = started["data"]["id"]
@@ -116,7 +116,7 @@ async def _pacing() -> None:
         agent = sim.add_agent(
             "Pacing", first_message="one two three four five six", latency=Latency(audio_burst=0.1)
         )
-        c = Caller(sim.base_url, sim.api_key)
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
         await c.connect(await c.token(agent))
         await c.wait_for("response_audio", is_final=True, timeout=15)
         chunks = c.of("response_audio")

@@ -19,7 +19,7 @@ class InputAudio:
     audio: str
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "input_audio"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("audio",)
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"audio"})
 
     def pcm(self) -> bytes:
         """The chunk as raw PCM16 bytes (invalid base64 raises ``binascii.Error``)."""
@@ -46,7 +46,7 @@ class ToolCallOutput:
     output: str
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "tool_call_output"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("toolCallId", "output")
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"toolCallId", "output"})
 
     @classmethod
     def _from_data(cls, d: dict) -> ToolCallOutput:

@@ -140,10 +140,12 @@ def _turn_id(data: dict) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _unknown_fields(obj: dict, data: dict, known: tuple[str, ...]) -> dict[str, Any] | None:
-    if len(obj) <= 2 and len(data) <= len(known):  # the usual case: nothing unknown, no dict built
-        if all(k in known for k in data) and all(k in ("type", "data") for k in obj):
-            return None
+_ENVELOPE = frozenset({"type", "data"})
+
+
+def _unknown_fields(obj: dict, data: dict, known: frozenset[str]) -> dict[str, Any] | None:
+    if known.issuperset(data) and _ENVELOPE.issuperset(obj):  # the usual case: nothing built
+        return None
     out = {k: v for k, v in obj.items() if k not in ("type", "data")}
     out.update({f"data.{k}": v for k, v in data.items() if k not in known})
     return out or None
@@ -164,6 +166,14 @@ def to_wire(message: ServerMessage | ClientMessage) -> dict[str, Any]:
     return {"type": message.type, "data": message._data()}
 
 
-def serialize(message: ServerMessage | ClientMessage) -> str:
-    """The message as compact JSON text, ready for a WebSocket text frame (``extra`` is never sent)."""
-    return json.dumps({"type": message.type, "data": message._data()}, separators=(",", ":"))
+def serialize(message: ServerMessage | ClientMessage, *, null_empty_data: bool = False) -> str:
+    """The message as compact JSON text, ready for a WebSocket text frame (``extra`` is never sent).
+
+    ``null_empty_data=True`` writes ``"data": null`` for the field-less types (``speech_stopped``,
+    ``interruption``, ``session_ended``), as the real service does; only the simulator's
+    ``vendor`` profile uses it. The default is the spec's shape, ``"data": {}``.
+    """
+    data = message._data()
+    if null_empty_data and not data and not message._FIELDS:
+        return json.dumps({"type": message.type, "data": None}, separators=(",", ":"))
+    return json.dumps({"type": message.type, "data": data}, separators=(",", ":"))

@@ -47,7 +47,7 @@ class SessionStarted:
     id: str
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "session_started"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("id",)
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"id"})
 
     @classmethod
     def _from_data(cls, d: dict) -> SessionStarted:
@@ -73,7 +73,7 @@ class ResponseAudio:
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     _pcm: bytes | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "response_audio"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("turn_id", "audio", "is_final")
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"turn_id", "audio", "is_final"})
 
     def pcm(self) -> bytes:
         """The chunk as raw PCM16 bytes (2 bytes per sample, 24 000 samples per second)."""
@@ -102,7 +102,7 @@ class ResponseText:
     is_final: bool
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "response_text"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("turn_id", "text", "is_final")
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"turn_id", "text", "is_final"})
 
     @classmethod
     def _from_data(cls, d: dict) -> ResponseText:
@@ -121,7 +121,7 @@ class InputAudioTranscript:
     turn_id: str | None = None
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "input_audio_transcript"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("transcript", "is_final", "turn_id")
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"transcript", "is_final", "turn_id"})
 
     @classmethod
     def _from_data(cls, d: dict) -> InputAudioTranscript:
@@ -145,7 +145,7 @@ class SpeechStarted:
     emulated: bool
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "speech_started"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("emulated",)
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"emulated"})
 
     @classmethod
     def _from_data(cls, d: dict) -> SpeechStarted:
@@ -161,7 +161,7 @@ class _Empty:
 
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = ""
-    _FIELDS: ClassVar[tuple[str, ...]] = ()
+    _FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def _from_data(cls, d: dict) -> Any:
@@ -253,7 +253,7 @@ class ToolCall:
     arguments: tuple[ToolArgument, ...] = ()
     extra: Mapping[str, Any] | None = field(default=None, compare=False, repr=False, kw_only=True)
     type: ClassVar[str] = "tool_call"
-    _FIELDS: ClassVar[tuple[str, ...]] = ("toolCallId", "toolName", "arguments")
+    _FIELDS: ClassVar[frozenset[str]] = frozenset({"toolCallId", "toolName", "arguments"})
 
     @property
     def kwargs(self) -> dict[str, Any]:

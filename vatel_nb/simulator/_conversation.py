@@ -17,7 +17,6 @@ import binascii
 import bisect
 import contextlib
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -26,10 +25,23 @@ from typing import Any
 
 import numpy as np
 
-from ..protocol import SAMPLE_RATE, InputAudio, InvalidMessage, ToolCallOutput, parse_client_message
+from ..protocol import (
+    SAMPLE_RATE,
+    InputAudio,
+    InputAudioTranscript,
+    InvalidMessage,
+    ServerMessage,
+    SessionEnded,
+    SessionStarted,
+    SpeechStarted,
+    SpeechStopped,
+    ToolCallOutput,
+    parse_client_message,
+)
 from ._agents import AgentSpec
 from ._asr import Transcriber
 from ._latency import Latency
+from ._profiles import PROFILES, WireProfile
 from ._records import CallRecord, utc_iso
 from ._responder import Responder
 from ._truth import SentMessage, SessionTruth, SpeechSegment, TurnTruth
@@ -53,6 +65,7 @@ class SessionConfig:
     vad_threshold: float = 0.01
     partial_interval: float = 0.4
     text_word_interval: float = 0.03
+    profile: WireProfile = PROFILES["vendor"]
 
 
 class Session(Responder):
@@ -108,14 +121,16 @@ class Session(Responder):
         if not task.cancelled() and task.exception() is not None:
             log.error("session %s: task failed", self.id, exc_info=task.exception())
 
-    async def send(self, type: str, data: dict[str, Any], **truth: Any) -> float | None:
-        """Send one message; returns its perf_counter send time (None when the socket is gone)."""
+    async def send(self, message: ServerMessage, **truth: Any) -> float | None:
+        """Send one message (built with :mod:`vatel_nb.protocol`, encoded by the wire profile);
+        returns its perf_counter send time (None when the socket is gone)."""
         if self.closed:
             return None
+        text = self.config.profile.encode(message)
         t = time.perf_counter()
-        self.truth.messages.append(SentMessage(type, t, **truth))
+        self.truth.messages.append(SentMessage(message.type, t, **truth))
         try:
-            await self.ws.send_text(json.dumps({"type": type, "data": data}, separators=(",", ":")))
+            await self.ws.send_text(text)
         except Exception as e:  # the client went away
             log.debug("session %s: send failed: %s", self.id, e)
             self.closed = True
@@ -134,7 +149,7 @@ class Session(Responder):
         await self.ws.accept()
         self.record.status = "in_progress"
         self.record.started_at = self.record.created_at
-        await self.send("session_started", {"id": self.id})
+        await self.send(SessionStarted(self.id))
         self.spawn(self._watchdog())
         if self.first_message:
             self.start_response(TurnTruth(str(uuid.uuid4()), "greeting"), greeting=self.first_message)
@@ -161,7 +176,7 @@ class Session(Responder):
             return
         self._ending = True
         self._cancel_tasks()
-        await self.send("session_ended", {})
+        await self.send(SessionEnded())
         self._finish(reason)
         self.closed = True
         with contextlib.suppress(Exception):
@@ -269,10 +284,8 @@ class Session(Responder):
             else:
                 text = self.transcriber.partial(audio, seg.index)
             if text and seg.transcript is None:
-                data = {"transcript": text, "is_final": False, "turn_id": seg.turn_id}
-                await self.send(
-                    "input_audio_transcript", data, turn_id=seg.turn_id, is_final=False, text=text
-                )
+                msg = InputAudioTranscript(text, False, seg.turn_id)
+                await self.send(msg, turn_id=seg.turn_id, is_final=False, text=text)
         finally:
             self._partial_busy = False
 
@@ -293,7 +306,7 @@ class Session(Responder):
             self.truth.segments.append(seg)
             self._seg = seg
             self._next_partial = self.config.partial_interval * SAMPLE_RATE
-            seg.started_sent_t = await self.send("speech_started", {"emulated": False})
+            seg.started_sent_t = await self.send(SpeechStarted(False))
             await self.barge_in(seg.started_sent_t or t)
         elif self._seg is not None:
             seg, self._seg = self._seg, None
@@ -315,7 +328,7 @@ class Session(Responder):
             if seg.stop_decided_t is not None and now < seg.stop_decided_t + (seg.endpointing or 0) - 0.001:
                 seg.forced = True
             seg.stopped_sent_t = now  # claimed before awaiting: sent once even if called twice
-            seg.stopped_sent_t = await self.send("speech_stopped", {}) or now
+            seg.stopped_sent_t = await self.send(SpeechStopped()) or now
 
     async def _finish_segment(self, seg: SpeechSegment, release: asyncio.Event) -> None:
         """Endpointing delay → speech_stopped → transcription (delay ∥ recognition) → final → reply."""
@@ -336,10 +349,8 @@ class Session(Responder):
         if delay > 0:
             await asyncio.sleep(delay)
         seg.transcript = text
-        data = {"transcript": text, "is_final": True, "turn_id": seg.turn_id}
-        seg.transcript_t = await self.send(
-            "input_audio_transcript", data, turn_id=seg.turn_id, is_final=True, text=text
-        )
+        msg = InputAudioTranscript(text, True, seg.turn_id)
+        seg.transcript_t = await self.send(msg, turn_id=seg.turn_id, is_final=True, text=text)
         t_final = seg.transcript_t or time.perf_counter()
         dur_ms = round((seg.end_sample - seg.start_sample) * 1000 / SAMPLE_RATE)
         self.record.add_entry(

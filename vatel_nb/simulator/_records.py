@@ -45,6 +45,7 @@ class CallRecord:
         self._agent: list[tuple[int, np.ndarray]] = []
         self._user_cursor = 0
         self._agent_cursor = 0
+        self.has_recording = True
 
     def wall(self, t: float) -> str:
         return utc_iso(self.wall0 + dt.timedelta(seconds=t - self.t0))
@@ -101,8 +102,12 @@ class CallRecord:
             out["transcript"] = {"entries": [{"index": i, **e} for i, e in enumerate(self.entries)]}
         return out
 
+    def drop_audio(self) -> None:
+        """Forget the recording's audio (the simulator keeps only the newest calls' recordings)."""
+        self._user, self._agent, self.has_recording = [], [], False
+
     def wav(self) -> bytes:
-        """The stereo recording (left user, right agent) as WAV bytes."""
+        """The stereo recording (left user, right agent) as WAV bytes (check ``has_recording``)."""
         n = max(self._user_cursor, self._agent_cursor)
         stereo = np.zeros((n, 2), dtype=np.int16)
         for channel, parts in ((0, self._user), (1, self._agent)):

@@ -1,28 +1,30 @@
 """The agent's side of a session: reply function, tool round trips, text and paced audio.
 
 Mixed into :class:`._conversation.Session`. Audio pacing: a response's chunk at sample offset
-``o`` is scheduled at ``t_audio0 + max(0, o / 24000 − audio_burst)`` where ``t_audio0`` = first
-``response_text`` + ``audio_first_byte``, or when synthesis finished if later (an absolute
-schedule: sleeping late once never shifts later chunks), plus that chunk's ``jitter`` (never
-reordering). The agent's real-time playout
-clock (``play_until``) advances by each chunk's duration from max(its send time, the previous
-end); user speech starting before ``play_until`` — or while the response is still being
-produced — interrupts the turn: ``interruption`` is sent and no further audio of that turn is.
+``o`` is scheduled at ``t_audio0 + profile.offset_s(o / 24000, audio_burst)`` — real time minus
+``audio_burst`` under the ``spec`` profile, bursts faster than real time under ``vendor`` (see
+:mod:`._profiles`) — where ``t_audio0`` = first ``response_text`` + ``audio_first_byte``, or
+when synthesis finished if later (an absolute schedule: sleeping late once never shifts later
+chunks), plus that chunk's ``jitter`` (never reordering). Chunk sizes come from the profile too.
+The agent's real-time playout clock (``play_until``) advances by each chunk's duration from
+max(its send time, the previous end); user speech starting before ``play_until`` — or while
+the response is still being produced — interrupts the turn: ``interruption`` is sent and no
+further audio of that turn is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import inspect
 import json
 import logging
+import random
 import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..protocol import SAMPLE_RATE
+from ..protocol import SAMPLE_RATE, Interruption, ResponseAudio, ResponseText, ToolArgument, ToolCall
 from ._agents import Reply, ToolRequest
 from ._truth import AudioChunk, ToolTruth, TurnTruth
 from ._voice import leading_silence
@@ -62,6 +64,7 @@ class Responder:
         self._active: _Active | None = None
         self._play_until = 0.0  # perf_counter when the agent's sent audio has finished playing
         self._tool_waits: dict[str, tuple[asyncio.Future, ToolTruth]] = {}
+        self._chunk_rng = random.Random(self.id)  # mixed chunk sizes, reproducible per session
 
     def responding(self: Session, now: float) -> bool:
         """True while a response is being produced or its audio is still playing (agent clock)."""
@@ -102,7 +105,7 @@ class Responder:
         unplayed = max(0, round((self._play_until - now) * SAMPLE_RATE))
         turn.samples_played = max(0, turn.samples_sent - unplayed)
         self._play_until = min(self._play_until, now)
-        turn.t_interruption = await self.send("interruption", {}, turn_id=turn.turn_id) or now
+        turn.t_interruption = await self.send(Interruption(), turn_id=turn.turn_id) or now
         self.record.add_entry("interruption", turn.t_interruption, turnId=turn.turn_id)
         for row in reversed(self.history):
             if row.get("role") == "assistant" and row.get("turn_id") == turn.turn_id:
@@ -170,24 +173,23 @@ class Responder:
     ) -> tuple[asyncio.Future, ToolTruth]:
         call_id = f"call_{uuid.uuid4().hex[:16]}"
         tool = self.agent.tool(req.name)
-        args = []
-        for name, value in req.arguments.items():
-            arg = {
-                "name": name,
-                "type": "resolved",
-                "dataType": _data_type(value),
-                "value": value,
-                "required": True,
-            }
-            if tool is not None and name in tool.parameters:
-                arg["description"] = tool.parameters[name]
-            args.append(arg)
+        args = tuple(
+            ToolArgument(
+                name,
+                value,
+                kind="resolved",
+                data_type=_data_type(value),
+                description=tool.parameters.get(name) if tool is not None else None,
+                required=True,
+            )
+            for name, value in req.arguments.items()
+        )
         tt = ToolTruth(call_id, req.name, dict(req.arguments), time.perf_counter())
         turn.tools.append(tt)
         fut = asyncio.get_running_loop().create_future()
         self._tool_waits[call_id] = (fut, tt)
-        data = {"toolCallId": call_id, "toolName": req.name, "arguments": args}
-        tt.t_sent = await self.send("tool_call", data, turn_id=turn.turn_id, text=req.name) or tt.t_sent
+        msg = ToolCall(call_id, req.name, args)
+        tt.t_sent = await self.send(msg, turn_id=turn.turn_id, text=req.name) or tt.t_sent
         if self._active is not None and self._active.turn is turn:
             self._active.emitted = True
         call = {
@@ -239,8 +241,8 @@ class Responder:
         for i in range(2, len(words) + 1):
             await asyncio.sleep(self.config.text_word_interval)
             text, final = " ".join(words[:i]), i == len(words)
-            await self.send("response_text", {"turn_id": turn.turn_id, "text": text, "is_final": final},
-                            turn_id=turn.turn_id, is_final=final, text=text)  # fmt: skip
+            msg = ResponseText(turn.turn_id, text, final)
+            await self.send(msg, turn_id=turn.turn_id, is_final=final, text=text)
 
     async def _speak(self: Session, turn: TurnTruth, text: str, t_text: float) -> None:
         synth = asyncio.ensure_future(self.config.voice.synthesize_async(text))
@@ -252,10 +254,8 @@ class Responder:
             afb = self._delay(turn, "audio_first_byte")
             words = text.split() or [text]
             first = words[0] if len(words) > 1 else text
-            data = {"turn_id": turn.turn_id, "text": first, "is_final": len(words) == 1}
-            t_first = await self.send(
-                "response_text", data, turn_id=turn.turn_id, is_final=len(words) == 1, text=first
-            )
+            msg = ResponseText(turn.turn_id, first, len(words) == 1)
+            t_first = await self.send(msg, turn_id=turn.turn_id, is_final=msg.is_final, text=first)
             t_first = t_first or time.perf_counter()
             turn.t_first_text = turn.t_first_text or t_first
             if self._active is not None and self._active.turn is turn:
@@ -268,23 +268,21 @@ class Responder:
                 turn.leading_silence_samples = leading_silence(pcm)
             # the schedule starts when the audio exists: never before first text + audio_first_byte
             t_audio0, burst = max(t_first + afb, time.perf_counter()), self.latency.audio_burst
-            step = SAMPLE_RATE * self.config.chunk_ms // 1000
-            prev = 0.0
-            for off in range(0, pcm.size, step):
-                part = pcm[off : off + step]
-                scheduled = t_audio0 + max(0.0, off / SAMPLE_RATE - burst)
+            profile = self.config.profile
+            prev, off = 0.0, 0
+            for size in profile.chunk_sizes(pcm.size, self.config.chunk_ms, self._chunk_rng):
+                part = pcm[off : off + size]
+                scheduled = t_audio0 + profile.offset_s(off / SAMPLE_RATE, burst)
                 jitter = self.latency.sample("jitter")
                 prev = max(scheduled + jitter, prev)
                 await _sleep_until(prev)
-                final = off + step >= pcm.size
-                audio = base64.b64encode(part.astype("<i2", copy=False).tobytes()).decode("ascii")
-                data = {"turn_id": turn.turn_id, "audio": audio, "is_final": final}
-                t = await self.send(
-                    "response_audio", data, turn_id=turn.turn_id, samples=int(part.size), is_final=final
-                )
+                final = off + size >= pcm.size
+                msg = ResponseAudio.from_pcm(turn.turn_id, part.astype("<i2", copy=False).tobytes(), final)
+                t = await self.send(msg, turn_id=turn.turn_id, samples=int(part.size), is_final=final)
                 if t is None:
                     return
                 turn.chunks.append(AudioChunk(off, int(part.size), scheduled, jitter, t))
+                off += size
                 turn.samples_sent += part.size
                 turn.t_first_audio = turn.t_first_audio or t
                 turn.t_last_audio = t

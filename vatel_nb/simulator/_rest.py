@@ -6,13 +6,21 @@ Implemented: ``GET /v1/organization``, ``GET /v1/agents``, ``GET /v1/agents/{id}
 501. Extension (NOT part of Vatel's API): ``GET /_sim/sessions/{id}/ground-truth``.
 All REST routes want ``Authorization: Bearer <api key>`` (401 otherwise); every error is JSON
 ``{"error": "..."}``. ``/v1/connection`` refuses a missing or malformed token (400), a forged or
-expired one (401) and an unknown agent (404) with that JSON body, before any upgrade.
+expired one (401), an unknown agent (404) and a token whose call is still live (409) with that
+JSON body, before any upgrade.
+
+Hardening: a request body over ``max_body_bytes`` → 413, a JSON body nested deeper than
+:data:`MAX_JSON_DEPTH` → 400 (never a 500), and error texts quote at most
+:data:`SHOWN_CHARS` characters of what the client sent. Under the ``vendor`` profile a JSON
+``null`` in ``POST /v1/session-token`` means "absent" (the vendor SDK sends them); ``spec`` refuses
+it, as ``openapi.json`` does.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import logging
 import math
 import uuid
@@ -29,9 +37,14 @@ from ._agents import ORGANIZATION_ID
 from ._tokens import TokenError
 
 if TYPE_CHECKING:
-    from ._server import SimulatorState
+    from ._state import SimulatorState
 
-__all__ = ["build_app"]
+__all__ = ["MAX_JSON_DEPTH", "SHOWN_CHARS", "build_app"]
+
+#: Deepest JSON nesting a request body may have (the token request needs 1).
+MAX_JSON_DEPTH = 32
+#: Characters of a client-sent value quoted back in an error text.
+SHOWN_CHARS = 80
 
 log = logging.getLogger("vatel_nb.simulator")
 
@@ -60,6 +73,53 @@ _UNIMPLEMENTED = [
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _shown(value: Any) -> str:
+    """A client-sent value for an error text, cut to :data:`SHOWN_CHARS` (never echo large inputs)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= SHOWN_CHARS:
+        return repr(value)
+    return f"{text[:SHOWN_CHARS]!r}… ({len(text)} characters)"
+
+
+def _depth_ok(obj: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``obj`` (decoded JSON) nests at most ``limit`` levels (iterative: no recursion)."""
+    stack = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            if depth > limit:
+                return False
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return True
+
+
+async def _read_json(request: Request, limit: int) -> Any:
+    """The request's JSON body; raises :class:`_BodyError` (413 too big, 400 bad or too deep)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyError(413, f"request body of {int(declared)} bytes is over the {limit}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _BodyError(413, f"request body is over the {limit}-byte limit")
+    try:
+        obj = json.loads(body)
+    except RecursionError:
+        raise _BodyError(400, f"JSON body nested too deeply (limit {MAX_JSON_DEPTH} levels)") from None
+    except ValueError:
+        raise _BodyError(400, 'invalid JSON body: send {"agent_id": "<uuid>"}') from None
+    if not _depth_ok(obj):
+        raise _BodyError(400, f"JSON body nested too deeply (limit {MAX_JSON_DEPTH} levels)")
+    return obj
+
+
+class _BodyError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _is_uuid(value: Any) -> bool:
@@ -102,7 +162,7 @@ def build_app(state: SimulatorState) -> Starlette:
             return denied
         agent_id = request.path_params["id"]
         if not _is_uuid(agent_id):
-            return _error(400, f"invalid agent id {agent_id!r}: expected a UUID")
+            return _error(400, f"invalid agent id {_shown(agent_id)}: expected a UUID")
         agent = state.agents.get(agent_id)
         return JSONResponse(agent.to_json()) if agent else _error(404, f"agent {agent_id} not found")
 
@@ -110,14 +170,17 @@ def build_app(state: SimulatorState) -> Starlette:
         if (denied := auth(request)) is not None:
             return denied
         try:
-            body = await request.json()
-        except ValueError:
-            return _error(400, 'invalid JSON body: send {"agent_id": "<uuid>"}')
+            body = await _read_json(request, state.max_body_bytes)
+        except _BodyError as e:
+            return _error(e.status, str(e))
         if not isinstance(body, dict):
             return _error(400, 'the body must be a JSON object like {"agent_id": "<uuid>"}')
         extra = sorted(set(body) - set(_TOKEN_FIELDS))
         if extra:
-            return _error(400, f"unknown properties {extra}; allowed: {sorted(_TOKEN_FIELDS)}")
+            shown = [_shown(k) for k in extra[:5]]
+            return _error(400, f"unknown properties {shown}; allowed: {sorted(_TOKEN_FIELDS)}")
+        if state.profile.null_token_fields:  # the vendor SDK sends every optional field, as null
+            body = {k: v for k, v in body.items() if v is not None}
         for name, kind in _TOKEN_FIELDS.items():
             if name in body and not isinstance(body[name], kind):
                 return _error(400, f"{name} must be a {kind.__name__.replace('str', 'string')}")
@@ -125,10 +188,12 @@ def build_app(state: SimulatorState) -> Starlette:
             return _error(400, "missing required property agent_id (the agent's UUID)")
         for name in ("agent_id", "version_id", "chat_id"):
             if name in body and not _is_uuid(body[name]):
-                return _error(400, f"{name} {body[name]!r} is not a valid UUID")
+                return _error(400, f"{name} {_shown(body[name])} is not a valid UUID")
         transport = body.get("transport", "websocket")
         if transport not in ("websocket", "webrtc"):
-            return _error(400, f"invalid transport {transport!r}: use 'websocket' (default) or 'webrtc'")
+            return _error(
+                400, f"invalid transport {_shown(transport)}: use 'websocket' (default) or 'webrtc'"
+            )
         if body["agent_id"] not in state.agents:
             return _error(
                 404, f"agent {body['agent_id']} not found; GET /v1/agents lists the available agents"
@@ -158,7 +223,14 @@ def build_app(state: SimulatorState) -> Starlette:
         if state.stopping:
             await ws.send_denial_response(_error(503, "the simulator is stopping"))
             return
-        await state.run_session(ws, agent, payload.get("parameters") or {})
+        jti = str(payload.get("jti") or "")
+        if jti in state.live_tokens:
+            await ws.send_denial_response(
+                _error(409, "this session token already has a live call: get a new token for each call")
+            )
+            return
+        state.live_tokens.add(jti)
+        await state.run_session(ws, agent, payload.get("parameters") or {}, jti)
 
     async def connection_http(request: Request) -> Response:
         return _error(
@@ -179,13 +251,13 @@ def build_app(state: SimulatorState) -> Starlette:
         if not 1 <= page_size <= 100:
             return _error(400, f"page_size must be between 1 and 100, got {page_size}")
         if "organization_id" in q and not _is_uuid(q["organization_id"]):
-            return _error(400, f"organization_id {q['organization_id']!r} is not a valid UUID")
+            return _error(400, f"organization_id {_shown(q['organization_id'])} is not a valid UUID")
         records = list(state.calls.values())
         if q.get("agent_ids"):
             ids = [s.strip() for s in q["agent_ids"].split(",") if s.strip()]
-            bad = [s for s in ids if not _is_uuid(s)]
+            bad = [_shown(s) for s in ids if not _is_uuid(s)]
             if bad:
-                return _error(400, f"agent_ids has invalid UUIDs: {bad}")
+                return _error(400, f"agent_ids has {len(bad)} invalid UUIDs: {', '.join(bad[:3])}")
             records = [r for r in records if r.agent_id in ids]
         for name, allowed in (
             ("status", _CALL_STATUSES),
@@ -193,7 +265,7 @@ def build_app(state: SimulatorState) -> Starlette:
             ("outcome", tuple(_OUTCOMES)),
         ):
             if name in q and q[name] not in allowed:
-                return _error(400, f"invalid {name} {q[name]!r}; expected one of {list(allowed)}")
+                return _error(400, f"invalid {name} {_shown(q[name])}; expected one of {list(allowed)}")
         if "status" in q:
             records = [r for r in records if r.status == q["status"]]
         if "source" in q:
@@ -202,7 +274,7 @@ def build_app(state: SimulatorState) -> Starlette:
             records = [r for r in records if r.termination_reason in _OUTCOMES[q["outcome"]]]
         if "outbound" in q:
             if q["outbound"] not in ("true", "false"):
-                return _error(400, f"outbound must be 'true' or 'false', got {q['outbound']!r}")
+                return _error(400, f"outbound must be 'true' or 'false', got {_shown(q['outbound'])}")
             records = [r for r in records if q["outbound"] == "false"]
         if len(q.get("search", "")) > 256 or len(q.get("tag", "")) > 128:
             return _error(400, "search is limited to 256 characters and tag to 128")
@@ -215,7 +287,7 @@ def build_app(state: SimulatorState) -> Starlette:
                 try:
                     bound = _parse_time(q[name])
                 except ValueError:
-                    return _error(400, f"{name} {q[name]!r} is not an RFC 3339 / ISO 8601 time")
+                    return _error(400, f"{name} {_shown(q[name])} is not an RFC 3339 / ISO 8601 time")
                 records = [r for r in records if keep(r.wall0, bound)]
         records.sort(key=lambda r: r.t0, reverse=True)
         total = len(records)
@@ -230,7 +302,7 @@ def build_app(state: SimulatorState) -> Starlette:
             return denied
         call_id = request.path_params["id"]
         if not _is_uuid(call_id):
-            return _error(400, f"invalid call id {call_id!r}: expected a UUID")
+            return _error(400, f"invalid call id {_shown(call_id)}: expected a UUID")
         record = state.calls.get(call_id)
         return record if record is not None else _error(404, f"call {call_id} not found")
 
@@ -242,6 +314,11 @@ def build_app(state: SimulatorState) -> Starlette:
         found = find_call(request)
         if isinstance(found, Response):
             return found
+        if not found.has_recording:
+            return _error(
+                404,
+                f"the recording of call {found.id} is no longer kept (the simulator keeps the newest ones)",
+            )
         body = found.wav()
         headers = {
             "Content-Disposition": f'attachment; filename="{found.id}.wav"',
@@ -254,7 +331,7 @@ def build_app(state: SimulatorState) -> Starlette:
             return denied
         session = state.sessions.get(request.path_params["id"])
         if session is None:
-            return _error(404, f"session {request.path_params['id']} not found")
+            return _error(404, f"session {_shown(request.path_params['id'])} not found")
         return JSONResponse(session.truth.to_dict())
 
     def unimplemented(path: str) -> Any:
@@ -268,15 +345,16 @@ def build_app(state: SimulatorState) -> Starlette:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        path = _shown(request.url.path)
         if exc.status_code == 404:
-            return _error(404, f"no route {request.url.path}: see Vatel's openapi.json for the API's paths")
+            return _error(404, f"no route {path}: see Vatel's openapi.json for the API's paths")
         if exc.status_code == 405:
-            return _error(405, f"method {request.method} not allowed on {request.url.path}")
+            return _error(405, f"method {_shown(request.method)} not allowed on {path}")
         return _error(exc.status_code, str(exc.detail))
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.exception("simulator: %s %s failed", request.method, request.url.path, exc_info=exc)
-        return _error(500, f"internal simulator error: {type(exc).__name__}: {exc}")
+        log.exception("simulator: %s %s failed", request.method, _shown(request.url.path), exc_info=exc)
+        return _error(500, f"internal simulator error: {type(exc).__name__} (see the simulator's log)")
 
     routes: list[Any] = [
         Route("/v1/organization", organization, methods=["GET"]),

@@ -11,6 +11,11 @@ Three ways to run it::
 Stopping ends every live session cleanly: ``session_ended``, then close code 1001 ("simulator
 stopping"). Frames larger than ``max_message_bytes`` (default 1 MiB) make uvicorn close the
 socket with code 1009 (message too big).
+
+The wire ``profile`` (``vendor`` by default, or ``spec``; :mod:`._profiles`) decides how the
+messages look. Memory stays bounded: finished calls (record, ground truth) are kept up to
+``max_calls``, the recordings of the newest ``max_recordings`` of them; older ones are forgotten
+(``GET /v1/calls/{id}`` then answers 404). One session token opens one live call at a time.
 """
 
 from __future__ import annotations
@@ -33,8 +38,9 @@ from ._agents import AgentSpec, ReplyFunction, Tool, demo_agent, demo_reply
 from ._asr import Transcriber, warm_pocketsphinx
 from ._conversation import Session, SessionConfig
 from ._latency import Latency
-from ._records import CallRecord, utc_iso
+from ._profiles import WireProfile, resolve_profile
 from ._rest import build_app
+from ._state import SimulatorState
 from ._tokens import TokenSigner
 from ._truth import SessionTruth
 from ._voice import Voice
@@ -94,29 +100,6 @@ class _WSProtocol(WebSocketsSansIOProtocol):
             self.handshake_complete = True
 
 
-class SimulatorState:
-    """What the routes see: agents, live sessions, call records, token signer, settings."""
-
-    def __init__(self, api_key: str, signer: TokenSigner, config: SessionConfig, latency: Latency) -> None:
-        self.api_key = api_key
-        self.signer = signer
-        self.config = config
-        self.latency = latency
-        self.agents: dict[str, AgentSpec] = {}
-        self.sessions: dict[str, Session] = {}
-        self.calls: dict[str, CallRecord] = {}
-        self.agent_latency: dict[str, Latency] = {}
-        self.created_at = utc_iso()
-        self.stopping = False
-
-    async def run_session(self, ws: Any, agent: AgentSpec, params: dict[str, Any]) -> None:
-        latency = self.agent_latency.get(agent.id) or agent.latency or self.latency
-        session = Session(ws, agent, params, self.config, latency)
-        self.sessions[session.id] = session
-        self.calls[session.id] = session.record
-        await session.run()
-
-
 class Simulator:
     """A simulated Vatel backend. All durations in seconds.
 
@@ -130,9 +113,14 @@ class Simulator:
         voice: "auto" (espeak-ng if importable), "espeak" or "synthetic".
         idle_timeout: end a session after this long without user speech or agent activity.
         tool_timeout: how long to wait for a ``tool_call_output``.
-        chunk_ms: duration of each ``response_audio`` chunk (20–40 ms).
+        chunk_ms: duration of each ``response_audio`` chunk under the ``spec`` profile (10–100 ms).
         max_message_bytes: largest accepted client frame (bigger → close 1009).
         vad_threshold: VAD frame RMS threshold (full scale 1.0; 0.01 ≈ −40 dBFS).
+        profile: the wire profile, ``"vendor"`` (what the real service does; the default, or
+            ``$VATEL_NB_SIM_PROFILE``) or ``"spec"`` (``openapi.json`` exactly); :mod:`._profiles`.
+        max_calls: finished calls kept (record and ground truth); older ones are forgotten.
+        max_recordings: finished calls whose recording (audio) is kept, newest first.
+        max_body_bytes: largest accepted REST request body (bigger → 413).
     """
 
     def __init__(
@@ -150,9 +138,17 @@ class Simulator:
         chunk_ms: int = 20,
         max_message_bytes: int = 1 << 20,
         vad_threshold: float = 0.01,
+        profile: str | WireProfile | None = None,
+        max_calls: int = 1000,
+        max_recordings: int = 100,
+        max_body_bytes: int = 64 * 1024,
     ) -> None:
         if not 10 <= chunk_ms <= 100:
             raise ValueError(f"chunk_ms must be between 10 and 100, got {chunk_ms}")
+        if max_calls < 1 or max_recordings < 0 or max_recordings > max_calls:
+            raise ValueError(
+                f"need max_calls >= 1 and 0 <= max_recordings <= max_calls, got {max_calls}, {max_recordings}"
+            )
         Transcriber(asr)  # validates the choice early
         self.api_key: str = api_key or f"sim-{secrets.token_urlsafe(18)}"
         self.host = host
@@ -160,9 +156,12 @@ class Simulator:
         self.max_message_bytes = max_message_bytes
         config = SessionConfig(
             voice=Voice(voice), asr=asr, idle_timeout=idle_timeout, tool_timeout=tool_timeout,
-            chunk_ms=chunk_ms, vad_threshold=vad_threshold,
+            chunk_ms=chunk_ms, vad_threshold=vad_threshold, profile=resolve_profile(profile),
         )  # fmt: skip
-        self._state = SimulatorState(self.api_key, TokenSigner(token_ttl), config, latency or Latency())
+        self._state = SimulatorState(
+            self.api_key, TokenSigner(token_ttl), config, latency or Latency(), max_calls=max_calls,
+            max_recordings=max_recordings, max_body_bytes=max_body_bytes,
+        )  # fmt: skip
         demo = demo_agent()
         self._state.agents[demo.id] = demo
         self._server: _Server | None = None
@@ -181,6 +180,11 @@ class Simulator:
             )
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def profile(self) -> str:
+        """The wire profile's name: ``"vendor"`` or ``"spec"``."""
+        return self._state.config.profile.name
 
     @property
     def voice(self) -> str:
