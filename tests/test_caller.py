@@ -30,8 +30,8 @@ def get_time(timezone: str = "UTC") -> str:
     return f"12:00 in {timezone}"
 
 
-@pytest.fixture(scope="module")
-def call(tmp_path_factory):
+@pytest.fixture(scope="module", params=["vendor", "spec"])
+def call(tmp_path_factory, request):
     """One scripted call; returns (session, caller, ground truth, progress lines)."""
     wav = tmp_path_factory.mktemp("wav") / "hello.wav"
     pcm16k = resample(Voice("auto").synthesize(SCRIPT[0]), 24_000, 16_000)
@@ -43,7 +43,7 @@ def call(tmp_path_factory):
         Utterance.say(SCRIPT[3], barge_in=0.4),
     ]
     lines: list[str] = []
-    with Simulator(asr="scripted", latency=Latency(text=0.05)) as sim:
+    with Simulator(asr="scripted", latency=Latency(text=0.05), profile=request.param) as sim:
         agent = sim.add_agent("Demo", first_message="Hi.", reply=demo_reply, vad_settings=VAD, script=SCRIPT)
 
         async def main():

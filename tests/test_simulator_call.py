@@ -10,6 +10,7 @@ import io
 import wave
 
 import numpy as np
+import pytest
 from _spec import validate
 from test_simulator_helpers import SR, Caller, silence, tone
 
@@ -18,8 +19,8 @@ from vatel_nb.simulator import Latency, Simulator, Tool, Voice, demo_reply
 SCRIPT = ["what time is it", "please tell me a rather long story now", "wait stop", "goodbye"]
 
 
-async def _whole_call() -> None:
-    sim = await Simulator(asr="scripted", voice="auto").start()
+async def _whole_call(profile: str) -> None:
+    sim = await Simulator(asr="scripted", voice="auto", profile=profile).start()
     try:
         agent_id = sim.add_agent(
             "Call test",
@@ -163,8 +164,9 @@ async def _whole_call() -> None:
         await sim.stop()
 
 
-def test_whole_call_black_box() -> None:
-    asyncio.run(_whole_call())
+@pytest.mark.parametrize("profile", ["vendor", "spec"])
+def test_whole_call_black_box(profile: str) -> None:
+    asyncio.run(_whole_call(profile))
 
 
 async def _pocketsphinx_call() -> None:

@@ -111,8 +111,8 @@ def test_injected_delays_appear_in_message_timing() -> None:
 
 
 async def _pacing() -> None:
-    """Real-time pacing: after the burst, chunk k arrives at first + k·20 ms (absolute schedule)."""
-    with Simulator(asr="placeholder", voice="synthetic", chunk_ms=20) as sim:
+    """``spec`` profile, real-time pacing: after the burst, chunk k arrives at first + k·20 ms."""
+    with Simulator(asr="placeholder", voice="synthetic", chunk_ms=20, profile="spec") as sim:
         agent = sim.add_agent(
             "Pacing", first_message="one two three four five six", latency=Latency(audio_burst=0.1)
         )
@@ -136,6 +136,32 @@ async def _pacing() -> None:
         span = chunks[-1][0] - chunks[0][0]
         assert offsets[-1] / 24000 > 1.0 and _near(span, offsets[-1] / 24000 - 0.1), span
         await c.close()
+
+
+async def _vendor_pacing() -> None:
+    """``vendor`` profile: mixed 20–120 ms chunks, sent in bursts, faster than real time."""
+    with Simulator(asr="placeholder", voice="synthetic", profile="vendor") as sim:
+        agent = sim.add_agent("Bursty", first_message="one two three four five six seven eight nine ten")
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
+        await c.connect(await c.token(agent))
+        await c.wait_for("response_audio", is_final=True, timeout=15)
+        chunks = c.of("response_audio")
+        sizes = [len(m["data"]["audio"]) * 3 // 8 for _, m in chunks]
+        ms = {n * 1000 // 24000 for n in sizes[:-1]}
+        assert ms <= {20, 40, 60, 80, 100, 120} and len(ms) >= 3, ms  # mixed sizes, whole 20 ms steps
+        duration = sum(sizes) / 24000
+        truth = sim.ground_truth(c.of("session_started")[0][1]["data"]["id"]).turns[0]
+        offsets = np.array([ch.offset for ch in truth.chunks]) / 24000
+        scheduled = np.array([ch.scheduled for ch in truth.chunks]) - truth.chunks[0].scheduled
+        assert (scheduled <= offsets + 1e-9).all()  # never later than real time
+        assert len(set(scheduled.round(6))) <= len(chunks) / 2  # several chunks per burst
+        span = chunks[-1][0] - chunks[0][0]
+        assert duration > 2.0 and span < duration / 1.3, (span, duration)  # faster than real time
+        await c.close()
+
+
+def test_vendor_profile_sends_mixed_chunks_in_bursts() -> None:
+    asyncio.run(_vendor_pacing())
 
 
 def test_audio_is_paced_in_real_time_after_the_burst() -> None:

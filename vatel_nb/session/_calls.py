@@ -34,6 +34,7 @@ class CallMixin:
 
     log: Any
     _state: dict[str, Any]
+    _timeouts: dict[str, Any]
 
     def _init_call_state(self) -> None:
         self._start_task: asyncio.Task[None] | None = None
@@ -95,7 +96,9 @@ class CallMixin:
                     )
             if backend.api_key:
                 self._secrets.add(backend.api_key)
-            self._client = client = AsyncVatel(api_key=backend.api_key, base_url=backend.base_url)
+            tmo = self._timeouts
+            client = AsyncVatel(api_key=backend.api_key, base_url=backend.base_url, timeout=tmo["timeout"])
+            self._client = client
             agent = await client.agents.get(backend.agent_id)
             vad = agent.vad_settings
             info = {
@@ -114,7 +117,13 @@ class CallMixin:
             token = (await client.session_token(backend.agent_id, **opts)).token
             self._token = token
             self._secrets.add(token)
-            self._conn = conn = await connect(token, base_url=backend.base_url)
+            self._conn = conn = await connect(
+                token,
+                base_url=backend.base_url,
+                open_timeout=tmo["open_timeout"],
+                ping_interval=tmo["ping_interval"],
+                ping_timeout=tmo["ping_timeout"],
+            )
             log.append("local", "connected", detail={"url": conn.url})
         except asyncio.CancelledError:
             await self._finish("the call was cancelled while connecting", clean=True)

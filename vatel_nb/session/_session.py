@@ -55,6 +55,10 @@ class VatelSession(FrontendMixin, CallMixin):
         inbox_frames: mic frames that may wait between the comm thread and the loop.
         ping_interval_s: seconds between clock pings to the front-end (plus a burst at ``ready``).
         verbose: print a one-line notice when the embedded simulator is used.
+        timeout: seconds each REST call (agent, session token) may take (``APITimeoutError`` after).
+        open_timeout: seconds the voice socket's opening handshake may take.
+        ping_interval, ping_timeout: voice-socket keepalive: a ping every ``ping_interval`` s; the
+            call ends (``ConnectionClosedError``, code 1011) when a pong takes over ``ping_timeout`` s.
 
     Raises:
         ConfigurationError: a key or base URL is set but no agent id; a bad base URL; a base URL
@@ -77,6 +81,10 @@ class VatelSession(FrontendMixin, CallMixin):
         inbox_frames: int = 100,
         ping_interval_s: float = 2.0,
         verbose: bool = True,
+        timeout: float = 30.0,
+        open_timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
     ) -> None:
         self._simulated = wants_simulator(api_key, base_url)
         self._backend: Backend | None = None
@@ -87,6 +95,12 @@ class VatelSession(FrontendMixin, CallMixin):
         elif agent_id is not None and not isinstance(agent_id, str):
             raise ConfigurationError(f"agent_id must be a string (an agent UUID), got {agent_id!r}")
         self._token_options = {"first_message": first_message, "prompt": prompt, "version_id": version_id}
+        self._timeouts = {
+            "timeout": float(timeout),
+            "open_timeout": float(open_timeout),
+            "ping_interval": ping_interval,
+            "ping_timeout": ping_timeout,
+        }
         self._autosave = autosave
         self._verbose = verbose
         self.log: EventLog = log if log is not None else EventLog()
