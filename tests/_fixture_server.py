@@ -5,6 +5,8 @@ client calls, and can be told to misbehave:
 
 - ``server.override(path, status=…, json=… | text=…, delay=…)``: answer that path (any method)
   with the given status / body / delay until ``reset()``;
+- ``server.responders[path] = fn``: answer that path with ``fn(request)`` (a Starlette
+  ``Response``: any status, headers and body) until ``reset()``;
 - ``server.ws_script = [...]``: what the voice socket does after accepting: ``("send", text)``,
   ``("send_bytes", b)``, ``("recv", n)`` (record n client messages), ``("sleep", s)``,
   ``("close", code, reason)``, ``("wait_close",)`` (record messages until the client closes),
@@ -155,6 +157,7 @@ class FixtureServer:
         """Forget recordings and misbehaviour (between tests)."""
         self.requests: list[Recorded] = []
         self.overrides: dict[str, Override] = {}
+        self.responders: dict[str, Any] = {}
         self.ws_script: list[tuple[Any, ...]] = [("wait_close",)]
         self.ws_deny: tuple[int, bytes, str] | None = None
         self.ws_accept_delay = 0.0
@@ -207,6 +210,9 @@ class FixtureServer:
                     parsed,
                 )
             )
+            responder = self.responders.get(request.url.path)
+            if responder is not None:
+                return responder(request)
             ov = self.overrides.get(request.url.path)
             if ov is not None:
                 if ov.delay:
