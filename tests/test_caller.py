@@ -24,6 +24,11 @@ JITTER_MS = 60.0
 #: |modelled heard V2V − the value implied by the simulator's ground truth| allowed (ms): client
 #: VAD end vs the spoken audio's last voiced 10 ms frame (≤ ~40 ms) plus event-loop delays.
 TOLERANCE_MS = 100.0
+#: heard V2V ≥ server e2e holds up to the two VADs' disagreement on where speech ended (the
+#: client's analysis VAD vs the simulator's, one 20 ms frame). Under the spec profile the 60 ms
+#: jitter cushion (three 20 ms chunks) hid it; the vendor profile's first chunk (up to 120 ms)
+#: fills the cushion at once, so heard audio can start with the first chunk.
+VAD_DISAGREEMENT_MS = 20.0
 
 
 def get_time(timezone: str = "UTC") -> str:
@@ -112,11 +117,11 @@ def test_modelled_v2v_is_consistent_with_ground_truth(call):
         assert t_cushion is not None
         expected = (t_cushion - spoken.voice_end) * 1000 + turn.leading_silence_samples / 24
         assert abs(v2v - expected) < TOLERANCE_MS, (turn.outcome, v2v, expected)
-        assert v2v >= e2e, (turn.outcome, v2v, e2e)
+        assert v2v >= e2e - VAD_DISAGREEMENT_MS, (turn.outcome, v2v, e2e)
     # heard V2V ≥ server e2e for every responded turn, tool turns included
     responded = td[td["outcome"] == "responded"]
     assert len(responded) == 3
-    assert (responded["v2v_ms"] >= responded["server_e2e_ms"]).all()
+    assert (responded["v2v_ms"] >= responded["server_e2e_ms"] - VAD_DISAGREEMENT_MS).all()
 
 
 def test_same_analysis_after_save_and_load(call, tmp_path):

@@ -51,7 +51,11 @@ def test_api_key_echoed_in_a_401_body_is_masked(fixture_server) -> None:
 
 
 def test_token_echoed_by_a_refused_upgrade_is_masked(fixture_server) -> None:
-    fixture_server.ws_deny = (401, f'{{"error": "token {CANARY_TOKEN} expired"}}'.encode(), "application/json")
+    fixture_server.ws_deny = (
+        401,
+        f'{{"error": "token {CANARY_TOKEN} expired"}}'.encode(),
+        "application/json",
+    )
 
     async def main() -> None:
         await connect(CANARY_TOKEN, base_url=fixture_server.base_url)
@@ -117,7 +121,7 @@ def test_websockets_debug_log_masks_the_token(fixture_server, caplog) -> None:
 def test_rate_limit_error_carries_retry_after_seconds(fixture_server, header, expected) -> None:
     from starlette.responses import JSONResponse
 
-    def limited(request):  # noqa: ARG001
+    def limited(request):
         headers = {"Retry-After": header} if header is not None else {}
         return JSONResponse({"error": "slow down"}, 429, headers=headers)
 
