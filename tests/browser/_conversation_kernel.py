@@ -30,15 +30,17 @@ def start_call(
     latency: Latency | None = None,
     voice: str = "auto",
     widget_traits: dict[str, Any] | None = None,
+    profile: str | None = None,
 ) -> tuple[VatelSession, Simulator, Any]:
     """(session, simulator, widget): the ``n``-th user turn is answered with ``replies[n]``
-    (the last reply repeats). ``widget_traits``: extra trait values for the widget (e.g. jitter_ms)."""
+    (the last reply repeats). ``widget_traits``: extra trait values for the widget (e.g. jitter_ms).
+    ``profile``: the simulator's wire profile (``vendor``, the default, or ``spec``)."""
 
     def reply(transcript: str, history: list[dict[str, Any]]) -> Reply:
         n = sum(1 for h in history if h.get("role") == "user")
         return Reply(replies[min(n, len(replies)) - 1])
 
-    sim = Simulator(asr="scripted", latency=latency or Latency(), voice=voice)
+    sim = Simulator(asr="scripted", latency=latency or Latency(), voice=voice, profile=profile)
     sim.__enter__()
     agent = sim.add_agent(
         "Scripted agent",

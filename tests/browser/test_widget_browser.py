@@ -77,10 +77,13 @@ def _browser_ms(user_audio: dict, sample: int) -> float:
     return float(user_audio["t_browser"][i]) + (sample - starts[i]) / RATE * 1000.0
 
 
-@pytest.mark.parametrize("subshells", ["default", "disabled"])
-def test_widget_conversation(jupyter, subshells, browser_for, notebook_page, tmp_path, artifacts):
+@pytest.mark.parametrize(
+    ("subshells", "profile"), [("default", "vendor"), ("default", "spec"), ("disabled", "vendor")]
+)
+def test_widget_conversation(jupyter, subshells, profile, browser_for, notebook_page, tmp_path, artifacts):
+    """Both wire profiles: ``vendor`` (data null, mixed chunks, bursts) is what the real service does."""
     browser = browser_for("conversation", SCRIPT)
-    name = f"widget-{jupyter.app}-{subshells}"
+    name = f"widget-{jupyter.app}-{subshells}-{profile}"
     result = artifacts / f"{name}.json"
     result.unlink(missing_ok=True)
     conversation_notebook(
@@ -89,6 +92,7 @@ def test_widget_conversation(jupyter, subshells, browser_for, notebook_page, tmp
         [u.text for u in SCRIPT.utterances],
         REPLIES,
         timeout_s=SCRIPT.first_pass_s,  # ends before the loop replays utterance 0
+        options=f"profile={profile!r}",
     )
     jupyter.set_comms_over_subshells(None if subshells == "default" else "disabled")
 
@@ -125,7 +129,7 @@ def test_widget_conversation(jupyter, subshells, browser_for, notebook_page, tmp
     subshell_info = page.kernel_info()
     data = page.wait_for_file(result, timeout_s=60)
     snapshot()
-    if name == "widget-lab-default" and os.environ.get("VATEL_NB_UPDATE_README_IMAGE") == "1":
+    if name == "widget-lab-default-vendor" and os.environ.get("VATEL_NB_UPDATE_README_IMAGE") == "1":
         dest = page.artifacts.parents[1] / README_IMAGE
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(widget_shot, dest)
