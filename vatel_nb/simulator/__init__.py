@@ -20,6 +20,10 @@ Example::
         ...  # connect any Vatel client to sim.base_url with sim.api_key and agent_id
         truth = sim.ground_truth(session_id)            # SessionTruth: segments, turns, messages, chunks
 
+Wire profiles: ``Simulator(profile="vendor")`` (the default: what the real service does, e.g.
+``data: null`` on field-less messages, mixed chunk sizes, bursty audio) or ``profile="spec"``
+(``openapi.json`` exactly); see ``docs/compatibility.md`` and :mod:`vatel_nb.simulator._profiles`.
+
 Timing: all ground-truth times are ``time.perf_counter()`` seconds of this process; see
 :mod:`vatel_nb.simulator._truth`. The extension endpoint ``GET /_sim/sessions/{id}/ground-truth``
 (Bearer-protected, NOT part of Vatel's API) returns ``SessionTruth.to_dict()`` as JSON.
@@ -28,12 +32,14 @@ Timing: all ground-truth times are ``time.perf_counter()`` seconds of this proce
 from ._agents import DEMO_AGENT_ID, AgentSpec, Reply, ReplyFunction, Tool, ToolRequest, demo_reply
 from ._asr import pocketsphinx_available
 from ._latency import Constant, Latency, Normal, Uniform
+from ._profiles import PROFILES, WireProfile
 from ._server import Simulator
 from ._truth import AudioChunk, SentMessage, SessionTruth, SpeechSegment, ToolTruth, TurnTruth
 from ._voice import Voice, espeak_available
 
 __all__ = [
     "DEMO_AGENT_ID",
+    "PROFILES",
     "AgentSpec",
     "AudioChunk",
     "Constant",
@@ -51,6 +57,7 @@ __all__ = [
     "TurnTruth",
     "Uniform",
     "Voice",
+    "WireProfile",
     "demo_reply",
     "espeak_available",
     "pocketsphinx_available",
