@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._errors import ConfigurationError
+from .._errors import ConfigurationError, scrub
 from ..client._config import resolve_api_key
 from ..log import EventLog
 from ._backend import Backend, resolve_backend, wants_simulator
@@ -273,7 +273,7 @@ class VatelSession(FrontendMixin, CallMixin):
         for secret in self._secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return scrub(text)  # and every secret the clients registered (e.g. a base URL password)
 
     # ------------------------------------------------------------------ tools
 
