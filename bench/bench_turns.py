@@ -12,13 +12,18 @@ Printed per ``n`` (seconds of the kernel thread's CPU time, best of ``--rounds``
 - ``distinct`` / ``one turn`` and their ratio (≈ 1 when the cost does not depend on turn ids);
 - scaling: ``t(n) / t(n_min)`` against ``n / n_min`` (linear ⇒ equal).
 
-    .venv/bin/python bench/bench_turns.py [--sizes 5000 10000 20000] [--rounds 3]
+``--no-gc`` runs with CPython's cyclic garbage collector off: what is left above linear with it on
+is the collector walking the growing event log (every row is a dict), the same for one turn id
+or many.
+
+    .venv/bin/python bench/bench_turns.py [--sizes 5000 10000 20000] [--rounds 3] [--no-gc]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import time
 
 from websockets.asyncio.server import serve
@@ -69,7 +74,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-gc", action="store_true", help="disable the cyclic garbage collector")
     args = parser.parse_args()
+    if args.no_gc:
+        gc.disable()
     print(f"{'turns':>7s}{'distinct s':>12s}{'one turn s':>12s}{'ratio':>8s}{'scaling':>10s}{'linear':>8s}")
     first = None
     for n in args.sizes:
