@@ -167,3 +167,29 @@ def test_demo_serves_jupyterlab_and_stops_cleanly_on_sigint(tmp_path):
         time.sleep(0.2)
     else:
         pytest.fail("JupyterLab still answers after the demo stopped")
+
+
+@pytest.mark.parametrize("profile, status", [("vendor", 200), ("spec", 400)])
+def test_simulator_profile_flag(profile, status):
+    """`--profile spec` serves openapi.json to the letter: the vendor SDK's explicit nulls get 400."""
+    import httpx
+
+    proc = subprocess.Popen(
+        [VATEL_NB, "simulator", "--profile", profile],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        api_key = proc.stdout.readline().split(":", 1)[1].strip()
+        body = {"agent_id": DEMO_AGENT_ID, "version_id": None, "chat_id": None, "first_message": None}
+        r = httpx.post(
+            f"{base_url}/v1/session-token", json=body, headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert r.status_code == status, r.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import time
+import traceback
 
 import pytest
 from _fixture_server import AGENT_ID, API_KEY, TOKEN
@@ -35,6 +36,7 @@ CANARY_PW = "canary-pw-83c6d1e0"
 def assert_clean(err: BaseException, *secrets: str) -> None:
     texts = [str(err), repr(err), *map(str, err.args)]
     texts += [str(getattr(err, name, "")) for name in ("error", "body", "url", "reason")]
+    texts.append("".join(traceback.format_exception(err)))  # chained causes included
     for secret in secrets:
         for text in texts:
             assert secret not in text, (secret, text)

@@ -36,6 +36,13 @@ def _add_simulator(sub: argparse._SubParsersAction) -> None:
         default="auto",
         help="the agent's voice (default auto: espeak-ng when installed)",
     )
+    p.add_argument(
+        "--profile",
+        choices=("vendor", "spec"),
+        default=None,
+        help="wire profile: vendor (what the real service sends; default, or $VATEL_NB_SIM_PROFILE) "
+        "or spec (openapi.json exactly); see docs/compatibility.md",
+    )
     p.set_defaults(run=_run_simulator)
 
 
@@ -48,7 +55,12 @@ def _run_simulator(args: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         sim = await Simulator(
-            api_key=args.api_key, host=args.host, port=args.port, asr=args.asr, voice=args.voice
+            api_key=args.api_key,
+            host=args.host,
+            port=args.port,
+            asr=args.asr,
+            voice=args.voice,
+            profile=args.profile,
         ).start()
         # A dedicated server process: move the start-up heap (imports, app) out of the garbage
         # collector's reach, so full collections scan only what calls allocate — they paused

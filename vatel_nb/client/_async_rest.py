@@ -108,7 +108,7 @@ class AsyncVatel(_Base):
         try:
             resp = await self._http.request(**self._kwargs(req))
         except httpx.TransportError as e:
-            raise self._transport_error(req, e) from e
+            raise self._transport_error(req, e) from None  # its text is in ours, scrubbed
         return ep.finish(req, resp.status_code, resp.content, str(resp.url), resp.headers)
 
     async def organization(self) -> Organization:

@@ -155,7 +155,7 @@ class Vatel(_Base):
         try:
             resp = self._http.request(**self._kwargs(req))
         except httpx.TransportError as e:
-            raise self._transport_error(req, e) from e
+            raise self._transport_error(req, e) from None  # its text is in ours, scrubbed
         return ep.finish(req, resp.status_code, resp.content, str(resp.url), resp.headers)
 
     def organization(self) -> Organization:
