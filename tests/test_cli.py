@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,11 +46,11 @@ def one_sentence_error(p: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def simulator_process():
-    """`vatel-nb simulator` in a subprocess: (base_url, api_key)."""
+@contextlib.contextmanager
+def simulator_subprocess(*args: str):
+    """`vatel-nb simulator ARGS` in a subprocess: (base_url, api_key); stopped with SIGINT."""
     proc = subprocess.Popen(
-        [VATEL_NB, "simulator"],
+        [VATEL_NB, "simulator", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -59,11 +60,18 @@ def simulator_process():
         assert proc.stdout is not None
         base_url = proc.stdout.readline().strip()
         api_key = proc.stdout.readline().split(":", 1)[1].strip()
-        assert base_url.startswith("http://127.0.0.1:")
+        assert base_url.startswith("http://127.0.0.1:"), proc.stderr
         yield base_url, api_key
     finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def simulator_process():
+    """`vatel-nb simulator` in a subprocess: (base_url, api_key)."""
+    with simulator_subprocess() as started:
+        yield started
 
 
 @pytest.mark.slow
@@ -172,24 +180,9 @@ def test_demo_serves_jupyterlab_and_stops_cleanly_on_sigint(tmp_path):
 @pytest.mark.parametrize("profile, status", [("vendor", 200), ("spec", 400)])
 def test_simulator_profile_flag(profile, status):
     """`--profile spec` serves openapi.json to the letter: the vendor SDK's explicit nulls get 400."""
-    import httpx
-
-    proc = subprocess.Popen(
-        [VATEL_NB, "simulator", "--profile", profile],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env(),
-    )
-    try:
-        assert proc.stdout is not None
-        base_url = proc.stdout.readline().strip()
-        api_key = proc.stdout.readline().split(":", 1)[1].strip()
+    with simulator_subprocess("--profile", profile) as (base_url, api_key):
         body = {"agent_id": DEMO_AGENT_ID, "version_id": None, "chat_id": None, "first_message": None}
         r = httpx.post(
             f"{base_url}/v1/session-token", json=body, headers={"Authorization": f"Bearer {api_key}"}
         )
         assert r.status_code == status, r.text
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
