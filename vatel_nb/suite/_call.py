@@ -15,6 +15,7 @@ import os
 import socket
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,6 +134,7 @@ def _utterances(lines: tuple[Line, ...], cache: dict[str, Any]) -> list[Any]:
 
 
 _AUDIO: dict[str, Any] = {}
+_AUDIO_LOCK = threading.Lock()  # espeak-ng is not thread-safe: one synthesis at a time per process
 
 
 def _call_row(
@@ -258,5 +260,11 @@ def _finish(
 def warm_audio(suite: Suite) -> None:
     """Synthesize/read every line of ``suite`` once in this process (before calls start, so no
     call stalls the loop on it)."""
-    for sc in suite.scenarios:
-        _utterances(sc.lines, _AUDIO)
+    # Also import what a finished call needs now: a first import inside a call's analysis
+    # (extension modules load holding the interpreter lock) would stall every call's mic pacing.
+    from .. import analysis, log  # noqa: F401
+    from . import _store  # noqa: F401
+
+    with _AUDIO_LOCK:
+        for sc in suite.scenarios:
+            _utterances(sc.lines, _AUDIO)

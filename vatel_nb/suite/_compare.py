@@ -84,7 +84,10 @@ def compare(
     ``stat``: ``p50``, ``p90``, ``p95``… or ``mean``."""
     from ..analysis import LATENCY_COLUMNS
 
-    q = -1.0 if stat == "mean" else float(stat.lstrip("p"))
+    try:
+        q = -1.0 if stat == "mean" else float(str(stat).lstrip("p"))
+    except ValueError:
+        q = math.inf
     if not (q == -1.0 or 0 <= q <= 100) or not 0 < level < 1:
         raise ValueError(f"stat must be pNN or mean and 0 < level < 1; got stat={stat!r}, level={level}")
     b, n = load_run_turns(base), load_run_turns(new)

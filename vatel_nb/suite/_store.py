@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow  # noqa: F401 - imported up front (see _call.warm_audio); to_parquet needs it
 
 __all__ = ["TABLES", "partition_dir", "write_rows"]
 
