@@ -134,3 +134,19 @@ def test_compare_tolerance_and_min_n() -> None:
     assert compare(base.iloc[:3], new, metrics=["v2v_ms"]).empty  # fewer than min_n values
     with pytest.raises(ValueError, match="stat must be"):
         compare(base, new, stat="best")
+
+
+def test_progress_widget_and_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    from vatel_nb.suite._progress import Progress
+
+    w = Progress(3, "widget")
+    w.advance("a")
+    w.advance("b", ok=False)
+    assert w._bar.value == 2 and w._bar.bar_style == "danger" and "2/3 calls, 1 failed" in w._text.value
+    w.close()
+    b = Progress(20, "bar")  # stderr is not a TTY under pytest: a line every 10 %
+    for _ in range(20):
+        b.advance()
+    b.close()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert 10 <= len(lines) <= 11 and lines[-1].startswith("20/20 calls")

@@ -233,10 +233,12 @@ def run(
         "budgets": [b if isinstance(b, str) else b.label for b in budgets],
         "started": datetime.now(timezone.utc).isoformat(),
     }
+    # the bar is made here, in the caller's thread (a notebook cell's output), then updated from the run
+    bar = Progress(sum(sc.repeats for sc in s.scenarios), progress)
     try:
         return _in_thread(
             lambda: _run(
-                s, root, rid, conc, workers, engine, target, latency, settings, progress, report, junit, out
+                s, root, rid, conc, workers, engine, target, latency, settings, bar, report, junit, out
             )
         )
     finally:
@@ -254,7 +256,7 @@ def _run(
     target: Any,
     latency: dict[str, float],
     settings: dict[str, Any],
-    progress: str,
+    bar: Progress,
     report: bool,
     junit: str | Path | None,
     out: Any,
@@ -266,7 +268,6 @@ def _run(
         target = sim.target
     try:
         specs = _plan(s, rid, target)
-        bar = Progress(len(specs), progress)
         try:
             results = _execute(specs, conc, workers, engine, root, bar.advance)
         finally:
