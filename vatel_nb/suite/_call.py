@@ -218,6 +218,7 @@ async def run_call(spec: CallSpec, folder: Path | None = None) -> CallResult:
         wait_greeting=sc.wait_greeting,
         reply_timeout=spec.suite.reply_timeout,
         max_duration=spec.suite.max_duration,
+        tail=spec.suite.tail,
     )
     t_begin = time.perf_counter()
     failure = ""

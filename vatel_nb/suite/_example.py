@@ -23,6 +23,7 @@ concurrency = 20             # calls at once (--concurrency overrides)
 think = 0.6                  # default seconds of silence after the agent's reply, before speaking
 reply_timeout = 10.0         # seconds to wait for a reply before saying the next line anyway
 max_duration = 120.0         # hard limit on one call, seconds
+tail = 2.0                   # seconds the call stays open after the last reply (a late reply still counts)
 # agent_id = "…"             # the agent to call on a real service (else --agent-id / VATEL_AGENT_ID)
 
 # Client-side tools the agent may call: "module:function" (called with the call's arguments) or a

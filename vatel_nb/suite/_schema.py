@@ -123,6 +123,7 @@ class Suite:
     agent_id: str | None = None
     reply_timeout: float = 10.0
     max_duration: float = 120.0
+    tail: float = 2.0
     tools: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
@@ -332,6 +333,7 @@ def parse_suite(data: dict[str, Any], base: Path | None = None, path: Path | Non
             "think",
             "reply_timeout",
             "max_duration",
+            "tail",
         },
         "[suite]",
     )
@@ -366,6 +368,7 @@ def parse_suite(data: dict[str, Any], base: Path | None = None, path: Path | Non
         agent_id=str(agent) if agent else None,
         reply_timeout=_seconds(suite.get("reply_timeout", 10.0), "[suite]", "reply_timeout") or 10.0,
         max_duration=_seconds(suite.get("max_duration", 120.0), "[suite]", "max_duration") or 120.0,
+        tail=float(_seconds(suite.get("tail", 2.0), "[suite]", "tail") or 0.0),
         tools=dict(tools),
         path=path,
     )
