@@ -150,3 +150,18 @@ def test_progress_widget_and_bar(capsys: pytest.CaptureFixture[str]) -> None:
     b.close()
     lines = capsys.readouterr().err.strip().splitlines()
     assert 10 <= len(lines) <= 11 and lines[-1].startswith("20/20 calls")
+
+
+def test_bootstrap_percentile_matches_numpy() -> None:
+    from vatel_nb.suite._compare import _boot
+
+    rng = np.random.default_rng(5)
+    groups = [rng.normal(size=int(rng.integers(1, 5))) for _ in range(7)] + [np.zeros(0)]
+    for q in (0, 37.5, 50, 95, 100, -1):
+        a = _boot(groups, q, 50, np.random.default_rng(1))
+        idx = np.random.default_rng(1).integers(0, len(groups), size=(50, len(groups)))
+        want = []
+        for row in idx:
+            v = np.concatenate([groups[i] for i in row])
+            want.append(np.nan if not len(v) else (v.mean() if q < 0 else np.percentile(v, q)))
+        np.testing.assert_allclose(a, want)

@@ -17,6 +17,7 @@ by a few ms systematically). Metrics with fewer than ``min_n`` values on either 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -49,20 +50,37 @@ def _stat(values: np.ndarray, q: float) -> float:
 
 
 def _boot(groups: list[np.ndarray], q: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """The statistic over ``n`` resamples of the calls (``groups``: each call's values)."""
     k = len(groups)
-    idx = rng.integers(0, k, size=(n, k))
-    out = np.empty(n)
-    for b in range(n):
-        v = np.concatenate([groups[i] for i in idx[b]])
-        out[b] = _stat(v, q) if len(v) else math.nan
-    return out
+    width = max(len(g) for g in groups)
+    padded = np.full((k, max(width, 1)), np.nan)
+    for i, g in enumerate(groups):
+        padded[i, : len(g)] = g
+    sample = padded[rng.integers(0, k, size=(n, k))].reshape(n, -1)  # n resamples × all their values
+    count = np.sum(~np.isnan(sample), axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample of calls without values → NaN
+        if q < 0:
+            return np.nanmean(sample, axis=1)
+        # np.nanpercentile loops over rows in Python; sorting puts the NaNs last, so the linear
+        # interpolation (numpy's default method) can index each row's valid prefix directly.
+        srt = np.sort(sample, axis=1)
+        pos = q / 100.0 * np.maximum(count - 1, 0)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, np.maximum(count - 1, 0))
+        rows = np.arange(n)
+        out = srt[rows, lo] + (pos - lo) * (srt[rows, hi] - srt[rows, lo])
+        return np.where(count > 0, out, np.nan)
 
 
 def _groups(df: pd.DataFrame, metric: str) -> list[np.ndarray]:
-    key = "call_id" if "call_id" in df else None
-    if key is None:
-        return [df[metric].dropna().to_numpy(dtype=float)]
-    return [g[metric].dropna().to_numpy(dtype=float) for _, g in df.groupby(key, sort=True)]
+    values = df[metric].to_numpy(dtype=float, na_value=np.nan)
+    if "call_id" not in df:
+        return [values[~np.isnan(values)]]
+    codes, uniques = pd.factorize(df["call_id"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(1, len(uniques)))
+    return [g[~np.isnan(g)] for g in np.split(values[order], bounds)]
 
 
 def compare(
