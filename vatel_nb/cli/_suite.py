@@ -131,7 +131,7 @@ def _run_run(args: argparse.Namespace) -> int:
         f"wall {result.wall_s:.1f} s for {s['conversation_s']:.1f} s of conversation"
     )
     print(f"run folder: {out}  (report.md, junit.xml, dataset/)")
-    for line in result.failure_lines():
+    for line in result.warning_lines() + result.failure_lines():
         print(line, file=sys.stderr)
     if not result.passed:
         return fail(prog, f"{len(result.failure_lines())} failure(s); see {out / 'junit.xml'}")
@@ -140,7 +140,9 @@ def _run_run(args: argparse.Namespace) -> int:
 
 
 def _run_compare(args: argparse.Namespace) -> int:
+    from .. import dataset
     from ..suite import compare
+    from ..suite._run import PACING_LIMIT_MS
 
     prog = "vatel-nb suite compare"
     try:
@@ -160,6 +162,18 @@ def _run_compare(args: argparse.Namespace) -> int:
         df.to_csv(args.csv, index=False)
     shown = df[["scenario", "metric", "base", "new", "delta", "ci_low", "ci_high", "verdict"]]
     print(shown.round(1).to_string(index=False))
+    for label, folder in (("BASE", args.base), ("NEW", args.new)):
+        try:
+            calls = dataset.open(folder).frame("calls")
+        except (LookupError, FileNotFoundError):
+            continue
+        n = int((calls["pacing_p99_ms"] > PACING_LIMIT_MS).sum())
+        if n:
+            print(
+                f"warning: {label} {folder}: {n}/{len(calls)} calls had caller pacing p99 > "
+                f"{PACING_LIMIT_MS:g} ms: client-side latencies there include the caller's own delay",
+                file=sys.stderr,
+            )
     bad = df[df["verdict"] == "regressed"]
     for r in bad.itertuples():
         print(

@@ -156,6 +156,7 @@ def write_report(result: Any, root: str | Path) -> Path:
     ]
     failures = result.failure_lines()
     lines += [f"- {f}" for f in failures] or ["None."]
+    lines += ["", *[f"**{w}**" for w in result.warning_lines()]]
     pace = result.calls["pacing_p99_ms"].dropna() if len(result.calls) else pd.Series(dtype=float)
     if len(pace):
         lines += [

@@ -33,7 +33,10 @@ from ._schema import Budget, Suite, load_suite, parse_budget
 from ._store import write_rows
 from ._target import EmbeddedSimulator, parse_sim_latency, resolve_target
 
-__all__ = ["SuiteResult", "new_run_id", "run"]
+__all__ = ["PACING_LIMIT_MS", "SuiteResult", "new_run_id", "run"]
+
+#: Caller mic pacing p99 (ms) above which a call's client-side measurements are in doubt.
+PACING_LIMIT_MS = 10.0
 
 
 def new_run_id() -> str:
@@ -67,6 +70,26 @@ class SuiteResult:
     def passed(self) -> bool:
         errored = (self.calls["status"] == "error").any() if len(self.calls) else True
         return not len(self.failures) and not errored
+
+    @property
+    def starved(self) -> pd.DataFrame:
+        """Calls whose caller was CPU-starved: mic pacing p99 > :data:`PACING_LIMIT_MS`. Their
+        client-side latencies (``v2v_ms``, ``eou_ms``…) include the caller's own delay."""
+        c = self.calls
+        return c[c["pacing_p99_ms"] > PACING_LIMIT_MS] if len(c) and "pacing_p99_ms" in c else c.iloc[0:0]
+
+    def warning_lines(self) -> list[str]:
+        """A line when callers were starved (the measurement, not the agent, is in doubt)."""
+        n = len(self.starved)
+        if not n:
+            return []
+        worst = float(self.starved["pacing_p99_ms"].max())
+        return [
+            f"warning: {n}/{len(self.calls)} calls' caller mic pacing p99 > {PACING_LIMIT_MS:g} ms (worst "
+            f"{worst:.0f} ms): this machine could not drive them in real time, so their client-side "
+            "latencies (v2v_ms, eou_ms, playout_ms) include the caller's own delay; lower --concurrency, "
+            "or spread calls with --workers / --engine"
+        ]
 
     def failure_lines(self) -> list[str]:
         """One line per failed expectation (grouped over repeats) and per errored scenario, naming
