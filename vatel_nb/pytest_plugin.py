@@ -13,7 +13,8 @@ Lines, ``expect`` and ``budgets`` use the suite file's schema (docs/suites.md) a
 Where calls go: ``--vatel-base-url``/``--vatel-api-key``/``--vatel-agent-id`` (or ``$VATEL_*``),
 else an embedded simulator with the demo agent; ``--vatel-sim-latency STAGE=SECONDS`` injects
 delays there. Each call's files go under the test's ``tmp_path``. Importing this module is
-cheap: the kit is imported when the fixture is first used.
+cheap (it lives outside ``vatel_nb.suite`` so that package's pandas/pyarrow imports do not load
+into every pytest run on the machine): the kit is imported when the fixture is first used.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ class AgentCall:
     @property
     def tool_calls(self) -> list[tuple[str, dict[str, Any]]]:
         """``(name, arguments)`` of each tool call the agent made."""
-        from ..log import load_session
-        from ._expect import tool_calls
+        from .log import load_session
+        from .suite._expect import tool_calls
 
         return [(n, a) for _, n, a in tool_calls(load_session(self.folder).frame())]
 
@@ -113,7 +114,7 @@ class VatelAgent:
     ) -> AgentCall:
         """Make one scripted call saying ``say`` (strings or ``{text|wav, think, barge_in}``) and
         check ``expect`` / ``budgets`` (suite-schema tables). Raises ``SuiteError`` on bad input."""
-        from . import parse_suite, run
+        from .suite import parse_suite, run
 
         self._n += 1
         data: dict[str, Any] = {
@@ -131,7 +132,7 @@ class VatelAgent:
 
     def run_suite(self, path: str | Path, **kwargs: Any) -> Any:
         """Run a suite file (same options as :func:`vatel_nb.suite.run`); returns its SuiteResult."""
-        from . import run
+        from .suite import run
 
         self._n += 1
         kwargs.setdefault("progress", "none")
