@@ -131,7 +131,13 @@ __all__ = [
 ]
 
 
+#: Subpackages reachable as attributes without an import (``vatel_nb.suite.run(...)``).
+_SUBMODULES = ("suite", "dataset")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"vatel_nb.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'vatel_nb' has no attribute {name!r}")
