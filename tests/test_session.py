@@ -254,10 +254,13 @@ def test_clock_pings_pongs_from_another_thread_give_the_offset(fixture_server, n
 
     async def main():
         s = make_session(fixture_server, ping_interval_s=0.05)
-        # the page's performance.now() = kernel ms since t0 + offset
-        fe = ListFrontend(s, offset_ms=offset - s.log.t0 * 1000.0)
+        fe = ListFrontend(s)
         s.attach(fe)
         s.handle_frontend(READY)
+        s.start_soon()  # clock pings run during a call, on that call's clock
+        await until(lambda: len(s.recording) == 1, "the call")
+        # the page's performance.now() = kernel ms since the call's t0 + offset
+        fe.offset_ms = offset - s.log.t0 * 1000.0
         await until(lambda: len(rows(s, "browser", "clock-sync")) >= 8, "8 clock samples")
         await s.end()
         return s, fe
@@ -397,7 +400,7 @@ def test_bad_envelopes_are_logged_not_fatal(fixture_server, no_vatel_env):
         ("underrun", "t", 5.0, 240, None),
         ("playback-stopped", "t", 5.0, 480, None),
     ]
-    clocks = s.events.set_index("type")["clock"].astype(str)
+    clocks = s.log.frame().set_index("type")["clock"].astype(str)  # before any call: the idle log
     assert clocks["playback-started"] == "browser" and clocks["playback-stopped"] == "modelled"
 
 
@@ -418,8 +421,8 @@ def test_secrets_never_reach_the_frontend(fixture_server, no_vatel_env):
         return s, fe
 
     s, fe = asyncio.run(main(), debug=True)
-    assert s._token == TOKEN
-    blob = json.dumps([e for e, _ in fe.sent]) + json.dumps(fe.states) + json.dumps(s._state)
+    assert TOKEN in s._settings.secrets  # the token was used (and is scrubbed)
+    blob = json.dumps([e for e, _ in fe.sent]) + json.dumps(fe.states) + json.dumps(s.ui_state)
     raw = b"".join(b for _, bufs in fe.sent for b in bufs)
     for secret in (API_KEY, TOKEN):
         assert secret not in blob and secret.encode() not in raw
@@ -439,16 +442,25 @@ def test_autosave_and_save_keep_everything_recorded(fixture_server, no_vatel_env
         s = make_session(fixture_server, autosave=tmp_path / "auto")
         s.attach(ListFrontend())
         s.handle_frontend(READY)
-        await s.start()
-        assert await s.wait_ended(10)
+        for _ in range(2):  # two calls, one after the other, on one session
+            await s.start()
+            assert await s.wait_ended(10)
         return s
 
     s = asyncio.run(main(), debug=True)
+    assert s.calls["call"].tolist() == [1, 2]
+    assert s.calls["status"].tolist() == ["ended", "ended"]
+    assert s.calls["end_reason"].tolist() == ["the agent ended the call"] * 2
     for path in (tmp_path / "auto", s.save(tmp_path / "saved")):
-        loaded = load_session(path)
-        assert [r[:3] for r in loaded.rows()] == [r[:3] for r in s.log.rows()]
-        assert loaded.agent_audio.pcm().tolist() == [3] * 480
-        assert loaded.meta["agent"]["agent_id"] == AGENT_ID
+        loaded = load_session(path)  # a folder of several calls: a Recording, calls apart
+        assert len(loaded) == 2
+        assert loaded.calls[["call", "status", "end_reason"]].equals(s.calls[["call", "status", "end_reason"]])
+        for call in (1, 2):
+            one, orig = loaded.log(call), s.recording.log(call)
+            assert [r[:3] for r in one.rows()] == [r[:3] for r in orig.rows()]
+            assert one.t0 == orig.t0 and one.agent_audio.pcm().tolist() == [3] * 480
+            assert one.meta["agent"]["agent_id"] == AGENT_ID
+        assert load_session(path / "call-2").t0 == s.recording.log(2).t0  # one call's folder alone
 
 
 def test_close_ends_the_call_and_closes_the_widget(fixture_server, no_vatel_env, monkeypatch):

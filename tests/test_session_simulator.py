@@ -112,7 +112,7 @@ def test_whole_call_transcript_audio_back_turn_recorded(sim, no_vatel_env):
             lambda: sum(e["final"] for e, _ in fe.sent if e["kind"] == "audio") == 2, "all answer audio"
         )
         await until(lambda: len(rows(s, "browser", "playback-started")) == 2, "playback reports")
-        await until(lambda: s._state["last_latency_kind"] == "heard voice-to-voice", "the V2V latency")
+        await until(lambda: s.ui_state["last_latency_kind"] == "heard voice-to-voice", "the V2V latency")
         s.handle_frontend({"kind": "control", "action": "end"})
         assert await s.wait_ended(5)
         return s, fe
@@ -145,7 +145,7 @@ def test_whole_call_transcript_audio_back_turn_recorded(sim, no_vatel_env):
     assert len(rows(s, "browser", "clock-sync")) >= 5
     assert rows(s, "local", "closed")[0][3]["detail"]["clean"] is True
     # the live latency: the page heard the answer after the user's speech ended (browser clock)
-    assert s._state["last_latency_ms"] > 0
+    assert s.ui_state["last_latency_ms"] > 0
     turns = s.turns()
     assert list(turns["outcome"].astype(str)) == ["agent-initiated", "responded"]
     summary = s.summary()
@@ -253,4 +253,4 @@ def test_default_backend_is_the_shared_embedded_simulator(no_vatel_env, capsys):
     assert connecting["detail"] == {"backend": "simulator"} and "embedded simulator" in connecting["text"]
     agent = rows(s, "local", "agent")[0][3]["detail"]
     assert agent["agent_id"] == "00000000-0000-4000-8000-00000000d3e0"
-    assert s._state["agent_name"] == "Simulator demo agent"
+    assert s.ui_state["agent_name"] == "Simulator demo agent"

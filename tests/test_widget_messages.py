@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vatel_nb.widget import _messages as m
+from vatel_nb import envelope as m
 
 JS = Path(__file__).resolve().parents[1] / "js" / "src" / "messages.js"
 

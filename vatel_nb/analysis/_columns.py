@@ -21,6 +21,7 @@ LATENCY_COLUMNS: tuple[str, ...] = (
 )
 #: All columns of :func:`turns`, in order.
 TURN_COLUMNS: tuple[str, ...] = (
+    "call",
     "turn",
     "outcome",
     "user_turn_id",
@@ -47,14 +48,18 @@ TURN_COLUMNS: tuple[str, ...] = (
     "dropped_samples",
     "interrupted",
     "t_interruption",
+    "heard_ms",
+    "heard_text",
     "barge_in",
     "n_tool_calls",
     "tool_names",
     *LATENCY_COLUMNS,
+    "overlap_ms",
 )
 #: The columns holding float times / latencies (NaN when unknown): all but these.
 _NOT_FLOAT = frozenset(
     {
+        "call",
         "turn",
         "outcome",
         "user_turn_id",
@@ -66,10 +71,12 @@ _NOT_FLOAT = frozenset(
         "agent_samples",
         "dropped_samples",
         "interrupted",
+        "heard_text",
         "barge_in",
         "n_tool_calls",
         "tool_names",
     }
 )
 FLOAT_COLUMNS: tuple[str, ...] = tuple(c for c in TURN_COLUMNS if c not in _NOT_FLOAT)
-OUTCOMES = ("responded", "interrupted", "silent", "agent-initiated")
+#: ``outcome`` values of :func:`turns` (see its module doc).
+OUTCOMES = ("responded", "interrupted", "talked-over", "cut-off", "silent", "agent-initiated")

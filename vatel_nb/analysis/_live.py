@@ -1,22 +1,25 @@
 """The last turn's latency on a live log, cheaply (for the widget's live display).
 
-Scans the raw rows backwards from the end (no DataFrame) until it has the last agent turn's first
-audio and the ``speech_stopped`` before it, then runs the client VAD over only the mic audio of
-the few seconds before that stop. Cost: proportional to the last turn's length, not the call's.
+Reads the log through its public API only (``log.rows``, ``log.meta``, the audio tracks'
+accessors) and uses the same definitions as :func:`~vatel_nb.analysis.turns`
+(:mod:`._latency`): it scans the last rows backwards (no DataFrame) until it has the last agent
+turn's first audio and the ``speech_stopped`` before it, then runs the client VAD over only the
+mic audio of the few seconds before that stop. Cost: proportional to the last turn, not the call.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..log import EventLog
+from ._frames import SAMPLE_RATE
+from ._latency import server_e2e_ms, v2v_ms
 from ._vad import VadSettings, leading_silence_samples, speech_segments
 
 __all__ = ["LatencyReading", "last_turn_latency_ms"]
-
-_SR = 24_000
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ def _stop_secs(log: EventLog) -> float:
             if source == "local" and type_ == "agent" and isinstance(f.get("detail"), dict):
                 vs = f["detail"].get("vad_settings")
     v = vs.get("stop_secs") if isinstance(vs, dict) else None
-    return float(v) if v is not None else 0.0
+    return float(v) if v is not None else math.nan
 
 
 def last_turn_latency_ms(
@@ -46,17 +49,16 @@ def last_turn_latency_ms(
 ) -> LatencyReading | None:
     """Latency of the last agent response: V2V when browser timing is known, else server e2e.
 
-    ``None`` when no agent audio followed a ``speech_stopped`` yet. ``window_s``: mic audio (s)
-    before the stop that the VAD looks at. Same definitions as :func:`~vatel_nb.analysis.turns`.
+    The reply answers the last ``speech_stopped`` before its first audio (as in :func:`turns`,
+    also when it began over the user's next words). ``None`` when no agent audio followed a
+    ``speech_stopped`` yet or the latency is undefined (negative: a talk-over). ``window_s``: mic
+    audio (s) before the stop that the VAD looks at.
     """
     log = getattr(log, "log", log)
-    flat = log._flat
-    n = len(flat) // 4
     cut = log.agent_audio.interrupted
     turn_id = first_audio = t_stop = None
     started: dict = {}
-    for i in range(n - 1, max(-1, n - 1 - max_rows), -1):
-        t, source, type_, f = flat[4 * i : 4 * i + 4]
+    for t, source, type_, f in reversed(log.rows(max(0, len(log) - max_rows))):
         if source == "server":
             if type_ == "response_audio":
                 tid = f.get("turn_id")
@@ -67,14 +69,15 @@ def last_turn_latency_ms(
                 break
         elif source == "browser" and type_ == "playback-started" and f.get("t_browser") is not None:
             started[f.get("turn_id")] = f["t_browser"]  # scanning backwards: ends with the earliest
-    played_tb = started.get(turn_id)
     if first_audio is None or t_stop is None:
         return None
+    played_tb = started.get(turn_id)
     if played_tb is not None:
-        v2v = _v2v(log, t_stop, played_tb, turn_id, window_s, vad)
-        if v2v is not None:
-            return LatencyReading(v2v, "v2v", turn_id)
-    return LatencyReading((first_audio - (t_stop - _stop_secs(log))) * 1000.0, "server_e2e", turn_id)
+        v = _v2v(log, t_stop, played_tb, turn_id, window_s, vad)
+        if v is not None and not math.isnan(v):
+            return LatencyReading(v, "v2v", turn_id)
+    e2e = server_e2e_ms(t_stop, _stop_secs(log), first_audio)
+    return None if math.isnan(e2e) else LatencyReading(e2e, "server_e2e", turn_id)
 
 
 def _v2v(log: EventLog, t_stop: float, played_tb: float, turn_id, window_s: float, vad) -> float | None:
@@ -82,35 +85,18 @@ def _v2v(log: EventLog, t_stop: float, played_tb: float, turn_id, window_s: floa
     lo, hi = ua.search(t_stop - window_s), ua.search(t_stop + 0.05)
     if hi <= lo:
         return None
-    tb = np.asarray(ua._t_browser[lo:hi], dtype=float)  # only the window: O(window), not O(call)
+    tb = ua.t_browser(lo, hi)  # only the window: O(window), not O(call)
     if np.isnan(tb).any():
         return None
-    chunks = ua._chunks[lo:hi]
-    pcm = np.frombuffer(b"".join(chunks), dtype="<i2")
-    segs = speech_segments(pcm, vad)
+    segs = speech_segments(ua.pcm(lo, hi), vad)
     if not len(segs):
         return None
-    counts = np.fromiter((len(c) // 2 for c in chunks), dtype=np.int64, count=len(chunks))
+    counts = ua.sample_counts(hi, start=lo)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     end = int(segs[-1, 1])
     c = int(np.searchsorted(starts, end - 1, side="right") - 1)
-    vad_end_tb = tb[c] + (end - starts[c]) / _SR * 1000.0
-    lead = _leading(log, turn_id)
-    return float(played_tb - vad_end_tb + (lead if lead is not None else 0.0))
-
-
-def _leading(log: EventLog, turn_id) -> float | None:
+    vad_end_tb = tb[c] + (end - starts[c]) / SAMPLE_RATE * 1000.0
     aa = log.agent_audio
-    turns, dropped = aa._turn, aa._dropped
-    idx = []
-    for i in range(len(aa) - 1, max(-1, len(aa) - 20_000), -1):  # the turn's chunks are the last ones
-        if turns[i] == turn_id:
-            idx.append(i)
-        elif idx:
-            break
-    idx = [i for i in reversed(idx) if not dropped[i]]
-    if not idx:
-        return None
-    pcm = np.concatenate([aa.chunk(i) for i in idx[:150]])
-    lead = leading_silence_samples(pcm)
-    return None if lead is None else lead / _SR * 1000.0
+    pcm = aa.turn_pcm(turn_id, start=max(0, len(aa) - 20_000))[: 3 * SAMPLE_RATE]
+    lead = leading_silence_samples(pcm) if len(pcm) else None
+    return v2v_ms(played_tb, vad_end_tb, math.nan if lead is None else lead / SAMPLE_RATE * 1000.0)

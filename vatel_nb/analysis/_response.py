@@ -9,6 +9,7 @@ import numpy as np
 
 from ._columns import FLOAT_COLUMNS
 from ._frames import SAMPLE_RATE
+from ._latency import server_e2e_ms, v2v_ms
 from ._vad import leading_silence_samples
 
 __all__ = ["latencies", "ms", "response_row"]
@@ -38,6 +39,7 @@ def response_row(
         agent_samples=0,
         dropped_samples=0,
         interrupted=False,
+        heard_text=None,
         barge_in=False,
         n_tool_calls=0,
         tool_names=None,
@@ -101,11 +103,17 @@ def _first_audio(agent_audio: Any, turn_id: str, max_samples: int = 3 * SAMPLE_R
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
 
 
-def latencies(row: dict, hang: float) -> None:
-    """Fill the latency columns (ms) of ``row`` from its times; ``hang`` = server VAD stop_secs (s)."""
-    lead = row["leading_silence_ms"]
-    row["v2v_ms"] = row["t_played_browser"] - row["vad_end_browser"] + (0.0 if math.isnan(lead) else lead)
-    row["server_e2e_ms"] = ms(row["user_end"] - hang, row["t_first_audio"])
+def latencies(
+    row: dict, hang: float, *, user_end: float | None = None, vad_end_browser: float | None = None
+) -> None:
+    """Fill the latency columns (ms) of ``row`` from its times; ``hang`` = server VAD stop_secs (s).
+
+    ``user_end`` / ``vad_end_browser``: the end of speech the response answers when it is not the
+    turn's own end (a reply that began over the user answers the speech before it)."""
+    user_end = row["user_end"] if user_end is None else user_end
+    vad_end_b = row["vad_end_browser"] if vad_end_browser is None else vad_end_browser
+    row["v2v_ms"] = v2v_ms(row["t_played_browser"], vad_end_b, row["leading_silence_ms"])
+    row["server_e2e_ms"] = server_e2e_ms(user_end, hang, row["t_first_audio"])
     row["eou_ms"] = ms(row["vad_end"], row["user_end"])
     row["transcription_ms"] = ms(row["user_end"], row["t_transcript"])
     row["text_ms"] = ms(row["t_transcript"], row["t_first_text"])

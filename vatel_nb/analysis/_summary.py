@@ -22,8 +22,26 @@ from ._columns import LATENCY_COLUMNS
 __all__ = ["floor_transfers", "speech_intervals", "summary"]
 
 
+def _calls(turns_df: pd.DataFrame) -> list[pd.DataFrame]:
+    """``turns_df`` split by its ``call`` column (one part when there is none)."""
+    if "call" not in turns_df.columns or turns_df["call"].nunique() <= 1:
+        return [turns_df]
+    return [g for _, g in turns_df.groupby("call", sort=True)]
+
+
 def speech_intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
-    """``speaker`` (user | agent), ``start``, ``end`` (kernel s), ``turn`` — sorted by start."""
+    """``speaker`` (user | agent), ``start``, ``end`` (kernel s since the call's start), ``turn``,
+    ``call`` — sorted by call, then start. A user turn still open when the call ended (outcome
+    ``cut-off`` with no ``user_end``) runs to its client-VAD end."""
+    parts = []
+    for part in _calls(turns_df):
+        iv = _intervals(part)
+        iv["call"] = int(part["call"].iloc[0]) if "call" in part.columns and len(part) else 1
+        parts.append(iv)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
     hang = turns_df.attrs.get("stop_secs", math.nan)
     hang = 0.0 if hang is None or math.isnan(hang) else hang
     rows = []
@@ -43,8 +61,18 @@ def speech_intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
 
 def floor_transfers(turns_df: pd.DataFrame) -> pd.DataFrame:
     """Speaker changes: ``from``, ``to``, ``t`` (onset of the next speaker, kernel s) and ``fto_ms``
-    = next onset − previous speaker's offset (> 0 gap, < 0 overlap)."""
-    iv = speech_intervals(turns_df)
+    = next onset − previous speaker's offset (> 0 gap, < 0 overlap); within each call, never
+    across two calls (``call`` column)."""
+    parts = []
+    for part in _calls(turns_df):
+        ft = _transfers(part)
+        ft["call"] = int(part["call"].iloc[0]) if "call" in part.columns and len(part) else 1
+        parts.append(ft)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _transfers(turns_df: pd.DataFrame) -> pd.DataFrame:
+    iv = _intervals(turns_df)
     out = []
     last: dict[str, float] = {}
     prev_speaker = None
@@ -105,13 +133,16 @@ def summary(
         rows[c] = {**_stats(turns_df[c]), "unit": "ms"}
     ft = floor_transfers(turns_df)
     rows["fto_ms"] = {**_stats(ft["fto_ms"]), "unit": "ms"}
+    rows["overlap_ms"] = {**_stats(turns_df["overlap_ms"]), "unit": "ms"}
     outcome = turns_df["outcome"].astype(str)
-    iv = speech_intervals(turns_df)
-    user = iv.loc[iv["speaker"] == "user", ["start", "end"]].to_numpy(dtype=float)
-    agent = iv.loc[iv["speaker"] == "agent", ["start", "end"]].to_numpy(dtype=float)
-    u_s, a_s = _union(user), _union(agent)
-    both = _union(np.concatenate([user, agent])) if len(user) + len(agent) else 0.0
-    overlap = u_s + a_s - both
+    u_s = a_s = overlap = 0.0
+    for part in _calls(turns_df):  # speech per call: two calls' clocks never overlap
+        iv = _intervals(part)
+        user = iv.loc[iv["speaker"] == "user", ["start", "end"]].to_numpy(dtype=float)
+        agent = iv.loc[iv["speaker"] == "agent", ["start", "end"]].to_numpy(dtype=float)
+        pu, pa = _union(user), _union(agent)
+        both = _union(np.concatenate([user, agent])) if len(user) + len(agent) else 0.0
+        u_s, a_s, overlap = u_s + pu, a_s + pa, overlap + pu + pa - both
     fto = ft["fto_ms"].to_numpy(dtype=float)
     to_agent = (ft["to"] == "agent").to_numpy()
     tau = np.where(fto >= 0, 2500.0, np.where(to_agent, 600.0, 2000.0))
@@ -119,6 +150,8 @@ def summary(
         "turns": (float((outcome != "agent-initiated").sum()), "count"),
         "responded": (float((outcome == "responded").sum()), "count"),
         "interrupted": (float((outcome == "interrupted").sum()), "count"),
+        "talked_over": (float((outcome == "talked-over").sum()), "count"),
+        "cut_off": (float((outcome == "cut-off").sum()), "count"),
         "silent": (float((outcome == "silent").sum()), "count"),
         "agent_initiated": (float((outcome == "agent-initiated").sum()), "count"),
         "interruptions_by_user": (float(turns_df["interrupted"].sum()), "count"),
@@ -133,8 +166,8 @@ def summary(
         "naturalness": (float(np.mean(np.exp(-np.abs(fto) / tau))) if len(fto) else math.nan, "score"),
     }
     if events is not None and len(events):
-        t = events["t"].to_numpy(dtype=float)
-        scalars["call_duration_s"] = (float(t.max() - t.min()), "s")
+        groups = events.groupby("call")["t"] if "call" in events.columns else [(1, events["t"])]
+        scalars["call_duration_s"] = (float(sum(float(t.max() - t.min()) for _, t in groups)), "s")
     for name, (v, unit) in scalars.items():
         rows[name] = {"value": v, "unit": unit}
     df = pd.DataFrame.from_dict(rows, orient="index")

@@ -75,7 +75,8 @@ import numpy as np
 import pandas as pd
 
 from ._columns import FLOAT_COLUMNS, OUTCOMES, TURN_COLUMNS
-from ._frames import audio_from, browser_to_kernel, resolve, stop_secs_from, subset
+from ._frames import SAMPLE_RATE, audio_from, browser_to_kernel, resolve, stop_secs_from, subset
+from ._latency import heard_text
 from ._response import latencies, ms, response_row
 from ._units import agent_units, assign, client_vad, playback, server_segments
 from ._vad import VadSettings
@@ -95,6 +96,8 @@ def turns(
     continuation_s: float = 1.5,
     merge_gap_s: float = 2.0,
     silence_db: float = -50.0,
+    reply_wait_s: float = 5.0,
+    call: int | None = None,
 ) -> pd.DataFrame:
     """One row per turn (user turns and agent-initiated turns), sorted by time. See the module doc.
 
@@ -106,7 +109,71 @@ def turns(
     ``merge_gap_s``: the longest ``speech_stopped`` → next ``speech_started`` gap (s) merged into
     one turn when no agent unit came between (a longer one makes the first turn unanswered).
     ``continuation_s``: see rule 4. ``silence_db``: leading-silence threshold (dBFS).
+    ``reply_wait_s``: an unanswered last turn whose call ended less than this many seconds after
+    it is ``cut-off`` (the call ended before the agent could answer), not ``silent``.
+    ``call``: with several calls (a session, a :class:`~vatel_nb.log.Recording`, an events frame
+    with a ``call`` column), only that call; by default every call, one after the other.
     """
+    kw = dict(
+        vad_settings=vad_settings,
+        vad=vad,
+        continuation_s=continuation_s,
+        merge_gap_s=merge_gap_s,
+        silence_db=silence_db,
+        reply_wait_s=reply_wait_s,
+    )
+    recording = _recording(events)
+    if recording is not None:
+        parts = [
+            turns(e.log, user_audio=user_audio, agent_audio=agent_audio, call=e.call, **kw)
+            for e in recording.select(call)
+        ]
+        return _concat(parts)
+    if isinstance(events, pd.DataFrame) and "call" in events.columns:
+        ids = sorted(pd.unique(events["call"].dropna()).tolist())
+        if call is not None or len(ids) > 1:
+            pick = ids if call is None else [call]
+            parts = [
+                _one_call(
+                    events[events["call"] == c].drop(columns="call"), user_audio, agent_audio, int(c), kw
+                )
+                for c in pick
+            ]
+            return _concat(parts)
+        events = events.drop(columns="call")
+        call = int(ids[0]) if ids else None
+    if call is None:
+        info = (
+            getattr(getattr(events, "log", events), "meta", {}).get("call")
+            if not isinstance(events, pd.DataFrame)
+            else None
+        )
+        call = int(info["call"]) if isinstance(info, dict) and "call" in info else 1
+    return _one_call(events, user_audio, agent_audio, call, kw)
+
+
+def _recording(source: Any) -> Any:
+    from ..log import Recording
+
+    if isinstance(source, Recording):
+        return source
+    rec = getattr(source, "recording", None)
+    return rec if isinstance(rec, Recording) else None
+
+
+def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return _frame([], math.nan, 1)
+    out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    out["outcome"] = pd.Categorical(out["outcome"].astype(object), categories=list(OUTCOMES))
+    out.attrs["stop_secs"] = parts[-1].attrs.get("stop_secs", math.nan)
+    return out
+
+
+def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dict) -> pd.DataFrame:
+    vad_settings, vad = kw["vad_settings"], kw["vad"]
+    continuation_s, merge_gap_s = kw["continuation_s"], kw["merge_gap_s"]
+    silence_db, reply_wait_s = kw["silence_db"], kw["reply_wait_s"]
     ev, log = resolve(events)
     if log is not None:
         user_audio = log.user_audio if user_audio is None else user_audio
@@ -161,6 +228,15 @@ def turns(
         cvad[c].to_numpy(dtype=float) for c in ("start", "end", "start_browser", "end_browser")
     )
 
+    fl = subset(ev, "browser", "playback-flushed")
+    heard = {
+        tid: float(n)
+        for tid, n in zip(fl["turn_id"].astype(object), fl["samples"].astype(float), strict=False)
+        if isinstance(tid, str) and not math.isnan(n)
+    }
+    closed = subset(ev, "local", "closed")["t"]
+    t_call_end = float(closed.iloc[-1]) if len(closed) else (float(ev["t"].max()) if len(ev) else _NAN)
+
     rows: list[dict] = []
     for k, u in enumerate(user_turns):
         row = response_row(responses.get(k, []), urec, started, ended, agent_audio, silence_db)
@@ -185,15 +261,18 @@ def turns(
         if len(cv_s):
             prev_end = user_turns[k - 1]["end"] if k else -math.inf
             lo = max(prev_end, (u["start"] if not math.isnan(u["start"]) else u["end"]) - 2.0)
-            m = np.flatnonzero((cv_s < u["end"]) & (cv_e > lo) & (cv_e <= u["end"]))
+            u_end = u["end"] if not math.isnan(u["end"]) else math.inf  # still speaking at the end
+            m = np.flatnonzero((cv_s < u_end) & (cv_e > lo) & (cv_e <= u_end))
             if len(m):
                 first = m[np.argmin(cv_s[m])]
                 row["vad_start"], row["vad_start_browser"] = float(cv_s[first]), float(cv_sb[first])
                 j = m[np.argmax(cv_e[m])]
                 row["vad_end"], row["vad_end_browser"] = float(cv_e[j]), float(cv_eb[j])
-        latencies(row, hang)
+        _respond(row, u, urec, responses.get(k, []), hang, cv_e, cv_eb, heard)
         if not row["agent_samples"]:
-            row["outcome"] = "silent"
+            last = k == len(user_turns) - 1
+            cut = math.isnan(u["end"]) or (last and t_call_end - u["end"] <= reply_wait_s)
+            row["outcome"] = "cut-off" if cut else "silent"
         rows.append(row)
     for k in range(1, len(rows)):
         prev, cur = rows[k - 1], rows[k]
@@ -218,7 +297,49 @@ def turns(
         if j == 0 and urec[group[0]]["start"] < first_user:
             row["greeting_ms"] = ms(t_session, heard)
         rows.append(row)
-    return _frame(rows, stop_secs)
+    return _frame(rows, stop_secs, call)
+
+
+def _respond(
+    row: dict, u: dict, urec: dict, group: list, hang: float, cv_e: Any, cv_eb: Any, heard: dict
+) -> None:
+    """Latencies of a user turn's response, true under overlap.
+
+    A response whose first text/audio came before the user turn ended (the agent began while the
+    user was speaking) answers the speech *before* it: its latencies run from the last server VAD
+    segment that ended before the response began (NaN if none did), and the turn's outcome is
+    ``talked-over`` with ``overlap_ms`` = how long both spoke at once. A latency that would be
+    negative is also a talk-over (the definitions in ``_latency`` return NaN for it)."""
+    if not group:
+        latencies(row, hang)
+        return
+    began = urec[group[0]]["start"]
+    u_end = u["end"] if not math.isnan(u["end"]) else math.inf
+    over = began < u_end
+    if over:
+        prior = [e for _s, e in u["segs"] if not math.isnan(e) and e <= began]
+        end = max(prior) if prior else _NAN
+        vb = _NAN
+        if prior and len(cv_e):
+            m = np.flatnonzero(cv_e <= end)
+            vb = float(cv_eb[m[np.argmax(cv_e[m])]]) if len(m) else _NAN
+        latencies(row, hang, user_end=end, vad_end_browser=vb)
+    else:
+        latencies(row, hang)
+        raw_v2v = row["t_played_browser"] - row["vad_end_browser"]
+        over = bool(raw_v2v < 0) or bool(row["t_first_audio"] < row["user_end"] - hang)
+    if row["interrupted"] and row["turn_id"] in heard:
+        row["heard_ms"] = heard[row["turn_id"]] / SAMPLE_RATE * 1000.0
+        if row["agent_samples"]:
+            row["heard_text"] = heard_text(row["agent_text"], heard[row["turn_id"]] / row["agent_samples"])
+    if over and row["agent_samples"]:
+        onset = row["t_played"] if not math.isnan(row["t_played"]) else row["t_first_audio"]
+        speech_end = row["vad_end"] if not math.isnan(row["vad_end"]) else row["user_end"] - hang
+        if math.isnan(speech_end):
+            speech_end = row["agent_end"]
+        both = min(speech_end, row["agent_end"]) if not math.isnan(row["agent_end"]) else speech_end
+        row["overlap_ms"] = max(0.0, ms(onset, both)) if not math.isnan(onset) else _NAN
+        row["outcome"] = "talked-over"
 
 
 def _merge(segs: list[tuple[float, float]], units: pd.DataFrame, merge_gap_s: float) -> list[dict]:
@@ -239,18 +360,19 @@ def _merge(segs: list[tuple[float, float]], units: pd.DataFrame, merge_gap_s: fl
     return out
 
 
-def _frame(rows: list[dict], stop_secs: float) -> pd.DataFrame:
+def _frame(rows: list[dict], stop_secs: float, call: int) -> pd.DataFrame:
     if rows:
         df = pd.DataFrame(rows)
     else:
-        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in TURN_COLUMNS if c != "turn"})
+        df = pd.DataFrame({c: pd.Series([], dtype=object) for c in TURN_COLUMNS if c not in ("turn", "call")})
     if len(df):  # user turns by their start, agent-initiated rows by their first text/audio
         key = df["user_start"].fillna(df["user_end"]).fillna(df["t_first_text"]).fillna(df["t_first_audio"])
         df = df.iloc[np.argsort(key.to_numpy(dtype=float), kind="stable")].reset_index(drop=True)
     df.insert(0, "turn", np.arange(len(df), dtype=np.int64))
+    df.insert(0, "call", np.full(len(df), call, dtype=np.int64))
     for c in FLOAT_COLUMNS:
         df[c] = df[c].astype(float)
-    for c in ("user_turn_id", "turn_id", "transcript", "agent_text", "tool_names"):
+    for c in ("user_turn_id", "turn_id", "transcript", "agent_text", "heard_text", "tool_names"):
         df[c] = df[c].astype(pd.StringDtype())
     for c in ("n_segments", "agent_samples", "dropped_samples", "n_tool_calls"):
         df[c] = df[c].astype(np.int64)

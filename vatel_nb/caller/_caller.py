@@ -24,14 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from ..protocol import SAMPLE_RATE
+from .. import envelope as env
+from ..envelope import FRAME_SAMPLES, SAMPLE_RATE
 from ._playback import PlaybackEvent, PlaybackModel
 from ._script import Utterance, as_utterances, load_utterance_audio, voiced_bounds
 
 __all__ = ["ScriptedCaller", "SpokenUtterance"]
 
-FRAME = 480  # samples per 20 ms mic frame at 24 kHz
+FRAME = FRAME_SAMPLES  # samples per 20 ms mic frame at 24 kHz
 FRAME_S = FRAME / SAMPLE_RATE
+MODELLED = "modelled"  # the clock of every envelope the caller sends
 
 
 @dataclass
@@ -78,8 +80,9 @@ class ScriptedCaller:
     ``max_duration``: hard limit on the whole call (s), then it is ended.
     ``progress``: called with one line of text per step (utterance spoken, reply heard).
 
-    ``await caller.run()`` connects the session (``session.start()``, raising what went wrong),
-    streams the script in real time, ends the call and returns what was spoken.
+    ``await caller.run()`` starts a call on the session (``session.start()``, raising what went
+    wrong), streams the script in real time, ends the call and returns what was spoken. Run it
+    again for another call on the same session (``session.calls`` gets a row per run).
     """
 
     def __init__(
@@ -128,7 +131,7 @@ class ScriptedCaller:
             turn = envelope.get("turn_id")
             self._emit(self.model.interrupt(None if turn is None else str(turn), now))
         elif kind == "ping":
-            self._to_session({"kind": "pong", "id": envelope.get("id"), "t_browser": now * 1e3})
+            self._to_session(env.pong(int(envelope["id"]), now * 1e3, clock=MODELLED))
         elif kind == "end":
             self._ended.set()
 
@@ -137,7 +140,6 @@ class ScriptedCaller:
         self.state.update(changes)
 
     def _to_session(self, envelope: dict[str, Any], buffers: Sequence[bytes] = ()) -> None:
-        envelope["clock"] = "modelled"
         self.session.handle_frontend(envelope, list(buffers))
 
     def _say(self, text: str) -> None:
@@ -171,17 +173,17 @@ class ScriptedCaller:
             if self._is_reply(ev.turn_id):
                 self._schedule_after_reply(ev.t)
                 self._say(f"  agent audio {ev.event} after {ev.samples / SAMPLE_RATE:.1f} s")
-        env: dict[str, Any] = {
-            "kind": "playback",
-            "event": ev.event,
-            "turn_id": ev.turn_id,
-            "t_browser": ev.t * 1e3,
-            "samples": ev.samples,
-            "output_latency_ms": self.model.output_latency_s * 1e3,
-        }
-        if ev.event == "flushed":
-            env["dropped_samples"] = ev.dropped_samples
-        self._to_session(env)
+        self._to_session(
+            env.playback(
+                ev.event,
+                ev.turn_id,
+                ev.t * 1e3,
+                ev.samples,
+                dropped_samples=ev.dropped_samples if ev.event == "flushed" else None,
+                output_latency_ms=self.model.output_latency_s * 1e3,
+                clock=MODELLED,
+            )
+        )
 
     def _arm_stop_timer(self) -> None:
         due = self.model.next_stop_time()
@@ -261,8 +263,23 @@ class ScriptedCaller:
         is streamed; a call that fails later ends early and shows in the log and
         ``session.status``/``session.error``."""
         self._loop = asyncio.get_running_loop()
-        st = self._st
+        # a fresh run: each run() is a new call on the session (its own log, t from 0)
+        self.model = PlaybackModel(jitter_s=self.model.jitter_s, output_latency_s=self.model.output_latency_s)
+        self.spoken, self.state, self._started_at = [], {}, {}
+        self._st = st = _State()
+        self._ended = asyncio.Event()
         st.queue = [(i, u, load_utterance_audio(u)) for i, u in enumerate(self.script)]
+        self.session.attach(self)
+        self._to_session(
+            env.ready(
+                output_latency_ms=self.model.output_latency_s * 1e3,
+                user_agent="vatel-nb headless scripted caller",
+                processing=False,
+                clock=MODELLED,
+                headless=True,
+            )
+        )
+        await self.session.start()
         meta = getattr(getattr(self.session, "log", None), "meta", None)
         if isinstance(meta, dict):
             meta["frontend"] = {
@@ -271,20 +288,6 @@ class ScriptedCaller:
                 "jitter_ms": self.model.jitter_s * 1e3,
                 "script": [u.text for u in self.script],
             }
-        self.session.attach(self)
-        self._to_session(
-            {
-                "kind": "ready",
-                "sample_rate": SAMPLE_RATE,
-                "context_rate": SAMPLE_RATE,
-                "base_latency_ms": 0.0,
-                "output_latency_ms": self.model.output_latency_s * 1e3,
-                "user_agent": "vatel-nb headless scripted caller",
-                "processing": False,
-                "headless": True,
-            }
-        )
-        await self.session.start()
         self._say(f"connected ({getattr(self.session, 'backend', '?')}); {len(self.script)} utterance(s)")
         t_start = time.perf_counter()
         agent = meta.get("agent") if isinstance(meta, dict) else None
@@ -299,9 +302,7 @@ class ScriptedCaller:
                 if self._ended.is_set():
                     break
                 frame = self._next_frame(t_capture)
-                self._to_session(
-                    {"kind": "mic", "seq": seq, "t_browser": t_capture * 1e3, "samples": FRAME}, [frame]
-                )
+                self._to_session(env.mic(seq, t_capture * 1e3, FRAME, clock=MODELLED), [frame])
                 seq += 1
                 t_capture += FRAME_S
                 now = time.perf_counter()

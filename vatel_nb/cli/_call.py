@@ -95,9 +95,9 @@ def run_scripted_call(
         return session
 
     session = asyncio.run(main())
-    if not (folder / "meta.json").exists():  # autosave could not start: save what we have
+    if not (folder / "calls.json").exists():  # autosave could not start: save what we have
         session.save(folder, overwrite=True)
-    out = write_report(session.log, folder)
+    out = write_report(session.recording, folder)
     out["_session"] = session
     if session.status == "error":
         say(f"the call failed: {session.error}")

@@ -102,6 +102,10 @@ def format_summary(summary_df: Any) -> str:
 def write_report(log: Any, folder: str | Path) -> dict[str, Path]:
     """Write the report files (see the module doc) of ``log`` into ``folder``; returns name → path.
 
+    ``log``: one call's :class:`~vatel_nb.log.EventLog`, or a :class:`~vatel_nb.log.Recording` of
+    several calls (turns.csv and summary.json then cover every call, with a ``call`` column; the
+    chronogram and waterfall show the last call; ``recording.wav`` is the last call's, and each
+    earlier call gets ``recording-call-N.wav``).
     Returns the turns and summary frames too, under the keys ``"_turns"`` / ``"_summary"``."""
     import matplotlib
 
@@ -113,11 +117,19 @@ def write_report(log: Any, folder: str | Path) -> dict[str, Path]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    ev = log.frame()
-    td = turns(log)
+    from ..log import Recording
+
+    if isinstance(log, Recording):
+        ev, td = log.events(), turns(log)
+        logs = [(e.call, e.log) for e in log]
+    else:
+        ev, td = log.frame(), turns(log)
+        logs = [(1, log)]
     sm = summary(td, ev)
     out: dict[str, Any] = {"_turns": td, "_summary": sm}
-    out["recording.wav"] = write_wav(folder / "recording.wav", stereo_recording(log))
+    for i, (call, one) in enumerate(logs):
+        name = "recording.wav" if i == len(logs) - 1 else f"recording-call-{call}.wav"
+        out[name] = write_wav(folder / name, stereo_recording(one))
     data = {m: {k: _num(v) for k, v in row.items()} for m, row in sm.to_dict(orient="index").items()}
     (folder / "summary.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
     out["summary.json"] = folder / "summary.json"

@@ -28,14 +28,19 @@ def run_report(args: argparse.Namespace) -> int:
 
     folder: Path = args.folder
     if not folder.is_dir():
-        return fail("vatel-nb report", f"{folder} is not a folder; give a session folder (with meta.json)")
+        return fail(
+            "vatel-nb report",
+            f"{folder} is not a folder; give a session folder "
+            "(with meta.json, or calls.json and call-N/ folders)",
+        )
     try:
         log = load_session(folder)
         out = write_report(log, folder)
     except (OSError, ValueError, KeyError) as e:
         return fail("vatel-nb report", f"cannot read {folder} as a session: {e}")
-    for warning in log.meta.get("load_warnings", []):
-        print(f"warning: {warning}", file=sys.stderr)
+    for one in (getattr(log, "entries", None) and [e.log for e in log.entries]) or [log]:
+        for warning in one.meta.get("load_warnings", []):
+            print(f"warning: {warning}", file=sys.stderr)
     print(format_summary(out["_summary"]))
     print(f"written: {', '.join(name for name in out if not name.startswith('_'))} in {folder}")
     return 0

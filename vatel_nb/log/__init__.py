@@ -7,10 +7,12 @@ from ._eventlog import EventLog
 from ._export import audio_player, stereo_recording, write_wav
 from ._load import load_session
 from ._record import record_client_message, record_server_message
+from ._recording import CALLS_COLUMNS, CallEntry, Recording
 from ._schema import CLOCKS, COLUMNS, FIELDS, SOURCES, empty_frame
 from ._store import FORMAT_VERSION, Autosaver, save_session
 
 __all__ = [
+    "CALLS_COLUMNS",
     "CLOCKS",
     "COLUMNS",
     "FIELDS",
@@ -20,8 +22,10 @@ __all__ = [
     "AgentAudio",
     "AudioTrack",
     "Autosaver",
+    "CallEntry",
     "ClockSync",
     "EventLog",
+    "Recording",
     "UserAudio",
     "audio_player",
     "empty_frame",

@@ -81,10 +81,11 @@ class AudioTrack:
         """Chunk ``i`` as raw PCM16 bytes."""
         return self._chunks[i]
 
-    def sample_counts(self, stop: int | None = None) -> np.ndarray:
-        """Samples per chunk (``int64`` array) for chunks ``0:stop``."""
-        n = len(self._t) if stop is None else stop
-        return np.fromiter((len(c) // 2 for c in self._chunks[:n]), dtype=np.int64, count=n)
+    def sample_counts(self, stop: int | None = None, *, start: int = 0) -> np.ndarray:
+        """Samples per chunk (``int64`` array) for chunks ``start:stop``."""
+        n = len(self._t) if stop is None else min(stop, len(self._t))
+        start = max(0, min(start, n))
+        return np.fromiter((len(c) // 2 for c in self._chunks[start:n]), dtype=np.int64, count=n - start)
 
     def times(self) -> np.ndarray:
         """Kernel time ``t`` of each chunk (s since t0)."""
@@ -119,9 +120,10 @@ class UserAudio(AudioTrack):
         self._seq.append(seq)
         self._t.append(float(t))  # last: len(self._t) is the number of complete chunks
 
-    def t_browser(self) -> np.ndarray:
-        """Browser capture time (ms) of each chunk's first sample; NaN where unknown."""
-        return np.asarray(self._t_browser[: len(self._t)], dtype=float)
+    def t_browser(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Browser capture time (ms) of the first sample of chunks ``start:stop``; NaN where unknown."""
+        n = len(self._t) if stop is None else min(stop, len(self._t))
+        return np.asarray(self._t_browser[start:n], dtype=float)
 
     def seqs(self) -> list[int | None]:
         """The page's sequence number of each chunk (None where unknown)."""
@@ -205,12 +207,13 @@ class AgentAudio(AudioTrack):
             }
         )
 
-    def turn_pcm(self, turn_id: str | None, include_dropped: bool = False) -> np.ndarray:
-        """All samples of one turn (in arrival order) as ``int16``; dropped chunks excluded by default."""
+    def turn_pcm(self, turn_id: str | None, include_dropped: bool = False, *, start: int = 0) -> np.ndarray:
+        """All samples of one turn (in arrival order) as ``int16``; dropped chunks excluded by default.
+        ``start``: look only at chunks from that index on (a live caller's recent turn)."""
         n = len(self._t)
         parts = [
             self._chunks[i]
-            for i in range(n)
+            for i in range(max(0, start), n)
             if self._turn[i] == turn_id and (include_dropped or not self._dropped[i])
         ]
         return np.frombuffer(b"".join(parts), dtype="<i2") if parts else np.zeros(0, dtype=np.int16)

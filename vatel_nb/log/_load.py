@@ -34,14 +34,23 @@ def _read_jsonl(path: Path, warnings: list[str]) -> list[Any]:
     return out
 
 
-def load_session(path: str | os.PathLike) -> EventLog:
+def load_session(path: str | os.PathLike) -> Any:
     """Read a folder written by :func:`save_session` / :class:`Autosaver` back into an :class:`EventLog`.
+
+    A session folder with several calls (``calls.json`` and ``call-1/``, ``call-2/``, … as
+    ``VatelSession.save`` and its autosave write them) gives a :class:`~vatel_nb.log.Recording`
+    instead: the calls kept apart, each with its own log; ``load_session(path / "call-2")`` reads
+    one call.
 
     The result has the saved ``t0``/``wall0``, rows, audio tracks (with timing, turn ids and
     dropped flags) and clock samples, so ``load_session(p).frame()`` equals the original frame.
     ``log.meta["path"]`` is the folder; ``log.meta["load_warnings"]`` lists anything skipped.
     """
     folder = Path(path)
+    if (folder / "calls.json").exists() and not (folder / "meta.json").exists():
+        from ._recording import Recording
+
+        return Recording.load(folder)
     if not (folder / "meta.json").exists():
         raise FileNotFoundError(
             f"{folder} has no meta.json: not a vatel_nb session folder (see save_session)"

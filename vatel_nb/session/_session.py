@@ -1,31 +1,40 @@
-"""VatelSession: one voice call with a Vatel agent, run as asyncio tasks on the current loop.
+"""VatelSession: voice calls with a Vatel agent from a notebook, one after another, on the current loop.
 
 In a notebook the loop is the kernel's, so nothing blocks a cell: ``await session.start()`` (or
-``session.start_soon()``, or the widget's Start button) connects and returns; the receive, send
-and clock-ping loops keep running as tasks while you work in other cells. Every event is recorded
-in ``session.log`` (:class:`vatel_nb.log.EventLog`) on the kernel clock.
+``session.start_soon()``, or the widget's Start button) starts a call and returns once it is live;
+its receive, send and clock-ping loops keep running as tasks while you work in other cells. End
+it (``await session.end()``, the widget's End button, or the agent) and start another: each call
+is recorded in its own :class:`~vatel_nb.log.EventLog` whose ``t`` is seconds since *that call*
+started. ``session.calls`` lists them; ``session.events``, :meth:`~VatelSession.turns` and
+:meth:`~VatelSession.summary` cover every call with a ``call`` column (``call=`` picks one).
 
-The session talks to its front-end (the widget, or a headless caller) only through the envelope
-of ``docs/architecture.md``: :meth:`VatelSession.handle_frontend` takes envelopes in (from any
-thread), a :class:`~vatel_nb.session.Frontend` receives them.
+Each call is run by a :class:`~._runner.CallRunner` (the asyncio shell) around a
+:class:`~._core.CallCore` (the logic, no I/O). The session talks to its front-end (the widget, or
+a headless caller) only through the envelope of :mod:`vatel_nb.envelope`:
+:meth:`VatelSession.handle_frontend` takes envelopes in (from any thread), a
+:class:`~vatel_nb.session.Frontend` receives them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._errors import ConfigurationError, scrub
+import pandas as pd
+
+from .. import envelope as env
+from .._errors import ConfigurationError
 from ..client._config import resolve_api_key
-from ..log import EventLog
+from ..log import EventLog, Recording
+from ..log._recording import CallEntry, call_folder, write_calls_index
 from ._backend import Backend, resolve_backend, wants_simulator
-from ._bridge import Frontend, Inbox, Outbox
-from ._calls import CallMixin
-from ._frontend import FrontendMixin
+from ._bridge import Frontend, Inbox, Incoming, Outbox
+from ._runner import CallRunner, CallSettings
 from ._sync import run_sync
 from ._tools import ToolRegistry
 
@@ -37,8 +46,8 @@ T = TypeVar("T")
 STATUSES = ("idle", "connecting", "live", "ended", "error")
 
 
-class VatelSession(FrontendMixin, CallMixin):
-    """A voice session with a Vatel agent (or the embedded simulator when no key/URL is set).
+class VatelSession:
+    """Voice calls with a Vatel agent (or the embedded simulator when no key/URL is set).
 
     Args:
         agent_id: agent UUID; default ``$VATEL_AGENT_ID`` (the simulator's demo agent when no
@@ -46,19 +55,17 @@ class VatelSession(FrontendMixin, CallMixin):
         api_key: organization API key; default ``$VATEL_API_KEY``.
         base_url: server root; default ``$VATEL_BASE_URL`` then ``https://api.vatel.ai``.
         tools: ``{name: function}`` the agent may call (sync or async); more via :meth:`tool`.
-        first_message, prompt, version_id: per-session overrides sent with the session token.
-        autosave: a folder: the log is appended there every second while the call runs
-            (``vatel_nb.log.Autosaver``; crash-safe) and completely when it ends.
-        log: an :class:`EventLog` to record into (default: a new one; its ``t0`` is now).
+        first_message, prompt, version_id: per-call overrides sent with each session token.
+        autosave: a folder: every call is appended there every second while it runs
+            (``call-1/``, ``call-2/``, … plus ``calls.json``; crash-safe) and completely when it
+            ends. ``vatel_nb.log.load_session(folder)`` reads them back, calls apart.
+        log: an :class:`EventLog` to record the *first* call into (default: a new one per call,
+            whose ``t0`` is that call's start).
         mic_queue_frames: mic frames (20 ms each) that may wait for the socket before new ones
             are dropped (counted, logged as ``local/dropped``).
         inbox_frames: mic frames that may wait between the comm thread and the loop.
-        ping_interval_s: seconds between clock pings to the front-end (plus a burst at ``ready``).
+        ping_interval_s: seconds between clock pings to the front-end (plus a burst at the start).
         verbose: print a one-line notice when the embedded simulator is used.
-        timeout: seconds each REST call (agent, session token) may take (``APITimeoutError`` after).
-        open_timeout: seconds the voice socket's opening handshake may take.
-        ping_interval, ping_timeout: voice-socket keepalive: a ping every ``ping_interval`` s; the
-            call ends (``ConnectionClosedError``, code 1011) when a pong takes over ``ping_timeout`` s.
 
     Raises:
         ConfigurationError: a key or base URL is set but no agent id; a bad base URL; a base URL
@@ -81,34 +88,31 @@ class VatelSession(FrontendMixin, CallMixin):
         inbox_frames: int = 100,
         ping_interval_s: float = 2.0,
         verbose: bool = True,
-        timeout: float = 30.0,
-        open_timeout: float = 10.0,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 20.0,
     ) -> None:
-        self._simulated = wants_simulator(api_key, base_url)
+        simulated = wants_simulator(api_key, base_url)
         self._backend: Backend | None = None
         self._args = (agent_id, api_key, base_url)
-        if not self._simulated:
+        if not simulated:
             self._backend = resolve_backend(agent_id, api_key, base_url)
             resolve_api_key(self._backend.api_key)  # a clear error now rather than at start
         elif agent_id is not None and not isinstance(agent_id, str):
             raise ConfigurationError(f"agent_id must be a string (an agent UUID), got {agent_id!r}")
-        self._token_options = {"first_message": first_message, "prompt": prompt, "version_id": version_id}
-        self._timeouts = {
-            "timeout": float(timeout),
-            "open_timeout": float(open_timeout),
-            "ping_interval": ping_interval,
-            "ping_timeout": ping_timeout,
-        }
+        label = "simulator" if simulated else (self._backend.label if self._backend else "")
+        self._settings = CallSettings(
+            token_options={"first_message": first_message, "prompt": prompt, "version_id": version_id},
+            backend_label=label,
+            simulated=simulated,
+            mic_capacity=int(mic_queue_frames),
+            ping_interval_s=float(ping_interval_s),
+        )
+        if self._backend is not None and self._backend.api_key:
+            self._settings.secrets.add(self._backend.api_key)
         self._autosave = autosave
         self._verbose = verbose
-        self.log: EventLog = log if log is not None else EventLog()
+        self._first_log = log
+        self._idle_log = log if log is not None else EventLog()
+        self.recording = Recording()
         self.tools = ToolRegistry(tools)
-        self._secrets: set[str] = set()
-        if self._backend is not None and self._backend.api_key:
-            self._secrets.add(self._backend.api_key)
-        label = "simulator" if self._simulated else (self._backend.label if self._backend else "")
         self._state: dict[str, Any] = {
             "status": "idle",
             "error": "",
@@ -119,14 +123,22 @@ class VatelSession(FrontendMixin, CallMixin):
             "agent_name": "",
             "backend": label,
         }
+        #: What the front-end said in its last ``ready`` (sample rates, latencies, user agent).
+        self.frontend_info: dict[str, Any] = {}
         self._inbox = Inbox(mic_capacity=inbox_frames)
+        self._inbox_drops_logged = 0
         self._outbox = Outbox()
-        self._mic_capacity = int(mic_queue_frames)
-        self._ping_interval_s = float(ping_interval_s)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._widget: Any = None
-        self._init_call_state()
-        self._init_frontend_state()
+        # envelopes before the first call go to an idle core over the idle log (a page error
+        # before any call is recorded and shown); after a call, to that call's finished core
+        self._idle = CallRunner(
+            self._idle_log, self._settings, self.tools, to_page=self._to_frontend, on_state=self._set_state
+        )
+        self._idle.core.finished = True
+        self._runner: CallRunner | None = None
+        self._entry: CallEntry | None = None
+        self._start_task: asyncio.Task[None] | None = None
         with contextlib.suppress(RuntimeError):
             self._bind_loop(asyncio.get_running_loop())
 
@@ -149,44 +161,85 @@ class VatelSession(FrontendMixin, CallMixin):
 
     # ------------------------------------------------------------------ lifecycle (public)
 
+    def _in_call(self) -> bool:
+        return self._runner is not None and not self._runner.finished
+
     async def start(self) -> None:
-        """Connect and go live: fetch the agent, get a session token, open the socket, start the
-        receive/send tasks; returns once live. Raises what went wrong (also shown as status
-        "error" and logged as ``local/error``). Calling it again while starting/live is a no-op."""
-        loop = self._current_loop()
-        if self._start_task is None:
-            self._start_task = loop.create_task(self._run_start(), name="vatel-session-start")
-        await asyncio.shield(self._start_task)
+        """Start a call and return once it is live: fetch the agent, get a session token, open the
+        socket, start the receive/send tasks. Raises what went wrong (also shown as status "error"
+        and logged as ``local/error``). While a call is starting or live this just waits for it;
+        after a call ended it starts a new call (``session.calls`` gets a row)."""
+        await asyncio.shield(self.start_soon())
 
     def start_soon(self) -> asyncio.Task[None]:
-        """Start in the background (a task on the current loop); a failure shows as status "error"."""
+        """Start a call in the background (a task on the current loop); a failure shows as status
+        "error". Returns the call's start task (the running one if a call is starting or live)."""
         loop = self._current_loop()
-        if self._start_task is None:
-            self._start_task = loop.create_task(self._run_start(), name="vatel-session-start")
-            self._start_task.add_done_callback(_retrieve)
+        if self._in_call() and self._start_task is not None:
+            return self._start_task
+        log = self._first_log if (self._first_log is not None and not self.recording) else EventLog()
+        self._entry = self.recording.add(log)
+        self._runner = runner = CallRunner(
+            log,
+            self._settings,
+            self.tools,
+            to_page=self._to_frontend,
+            on_state=self._on_call_state,
+            muted=self._state["muted"],
+            frontend_info=self.frontend_info if self._outbox.ready else None,
+            autosave=call_folder(self._autosave, self._entry.call) if self._autosave else None,
+        )
+        self._write_calls_index()
+        runner.begin()
+        self._start_task = loop.create_task(self._run_start(runner), name="vatel-session-start")
+        self._start_task.add_done_callback(_retrieve)
         return self._start_task
 
+    async def _run_start(self, runner: CallRunner) -> None:
+        backend = self._backend
+        if backend is None:
+            try:
+                loop = asyncio.get_running_loop()
+                backend = await loop.run_in_executor(None, resolve_backend, *self._args)
+            except Exception as e:
+                await runner.fail(e)
+                raise
+            self._backend = backend
+            if self._verbose:
+                print(
+                    f"vatel_nb: no VATEL_API_KEY / VATEL_BASE_URL set: using the embedded simulator "
+                    f"at {backend.base_url} and its demo agent"
+                )
+        if backend.api_key:
+            self._settings.secrets.add(backend.api_key)
+        await runner.start(backend)
+
     async def end(self, reason: str = "the call was ended from the notebook") -> None:
-        """End the call cleanly (closes the socket, logs ``local/closed``, tells the front-end).
-        Everything recorded stays in ``session.log``. Idempotent."""
+        """End the current call cleanly (closes the socket, logs ``local/closed``, tells the
+        front-end). Everything recorded stays. Idempotent; no-op when no call is running."""
         self._current_loop()
-        if self._start_task is not None and not self._start_task.done():
-            self._start_task.cancel()
+        runner, task = self._runner, self._start_task
+        if runner is None:
+            return
+        if task is not None and not task.done():
+            task.cancel()
             with contextlib.suppress(BaseException):
-                await self._start_task
-        await self._finish(reason, clean=True)
+                await task
+        await runner.end(reason)
 
     def end_soon(self, reason: str = "the call was ended from the page") -> asyncio.Task[None]:
         """:meth:`end` as a background task on the session's loop."""
-        loop = self._current_loop()
-        task = loop.create_task(self.end(reason), name="vatel-session-end")
+        task = self._current_loop().create_task(self.end(reason), name="vatel-session-end")
         task.add_done_callback(_retrieve)
         return task
 
     async def wait_ended(self, timeout: float | None = None) -> bool:
-        """Wait until the call is over (ended or failed); False if ``timeout`` s passed first."""
+        """Wait until the current call is over (ended or failed); False if ``timeout`` s passed
+        first or no call was started."""
+        if self._runner is None:
+            return False
         try:
-            await asyncio.wait_for(self._ended.wait(), timeout)
+            await asyncio.wait_for(self._runner.wait_ended(), timeout)
         except asyncio.TimeoutError:
             return False
         return True
@@ -199,7 +252,7 @@ class VatelSession(FrontendMixin, CallMixin):
             asyncio.get_running_loop()
             task = self.end_soon("the session was closed")
         except RuntimeError:
-            if self._loop is not None and not self._loop.is_closed() and not self._ended.is_set():
+            if self._loop is not None and not self._loop.is_closed() and self._in_call():
                 run_sync(self.end("the session was closed"), loop=self._loop)
         if self._widget is not None:
             widget, self._widget = self._widget, None
@@ -223,7 +276,7 @@ class VatelSession(FrontendMixin, CallMixin):
 
     @property
     def status(self) -> str:
-        """``idle`` | ``connecting`` | ``live`` | ``ended`` | ``error``."""
+        """``idle`` | ``connecting`` | ``live`` | ``ended`` | ``error`` (of the current call)."""
         return self._state["status"]
 
     @property
@@ -233,9 +286,15 @@ class VatelSession(FrontendMixin, CallMixin):
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
-        """``[{role: "user"|"agent", text, final, turn_id}, …]``: every entry of the call (a copy;
-        the widget's ``transcript`` trait shows the most recent ones)."""
-        return [dict(e) for e in self._transcript]
+        """The current call's ``[{role: "user"|"agent", text, final, turn_id}, …]`` (a copy); an
+        interrupted agent line has ``interrupted: True`` and, once the page reported what played,
+        ``heard_s`` and ``heard`` (the words heard, estimated)."""
+        return [dict(e) for e in self._state["transcript"]]
+
+    @property
+    def ui_state(self) -> dict[str, Any]:
+        """The UI state the widget shows (its synced trait values), a copy."""
+        return dict(self._state)
 
     @property
     def muted(self) -> bool:
@@ -248,19 +307,36 @@ class VatelSession(FrontendMixin, CallMixin):
         return self._state["backend"]
 
     @property
+    def log(self) -> EventLog:
+        """The current (last) call's log; before any call, an empty log."""
+        return self.recording.log() if self.recording else self._idle_log
+
+    @property
     def session_id(self) -> str | None:
-        """The call id from ``session_started`` (None before)."""
+        """The current call's id from ``session_started`` (None before)."""
         return self.log.meta.get("session_id")
 
     def set_muted(self, muted: bool) -> None:
         """Mute/unmute the mic (call on the session's loop; the front-end uses ``control``)."""
-        self._set_state(muted=bool(muted))
+        target = self._runner if self._in_call() else self._idle
+        assert target is not None
+        target.handle(env.control("mute" if muted else "unmute"), [], target.log.now())
 
-    def _set_state(self, **changes: Any) -> None:
+    def _on_call_state(self, changes: dict[str, Any]) -> None:
+        entry = self._entry
+        if entry is not None and "status" in changes:
+            entry.status = changes["status"]
+            if entry.status in ("ended", "error") and self._runner is not None:
+                entry.end_reason = self._runner.end_reason or changes.get("error") or entry.end_reason
+            entry.log.meta["call"] = entry.info()
+            self._write_calls_index()
+        self._set_state(changes)
+
+    def _set_state(self, changes: dict[str, Any]) -> None:
         changed = {k: v for k, v in changes.items() if self._state.get(k) != v}
         for key, value in changed.items():
             if isinstance(value, str):
-                changed[key] = value = self._scrub(value)
+                changed[key] = value = self._settings.scrub(value)
             self._state[key] = value
         update = getattr(self._outbox.frontend, "update_state", None)
         if changed and update is not None:
@@ -269,11 +345,12 @@ class VatelSession(FrontendMixin, CallMixin):
             except Exception as e:  # a closed widget must not break the call
                 self.log.append("local", "error", text=f"could not update the front-end: {e}")
 
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret:
-                text = text.replace(secret, "***")
-        return scrub(text)  # and every secret the clients registered (e.g. a base URL password)
+    def _write_calls_index(self) -> None:
+        if self._autosave:
+            try:
+                write_calls_index(self._autosave, self.recording.entries)
+            except OSError as e:
+                self.log.append("local", "error", text=f"autosave to {self._autosave!s} failed: {e}")
 
     # ------------------------------------------------------------------ tools
 
@@ -288,16 +365,13 @@ class VatelSession(FrontendMixin, CallMixin):
     # ------------------------------------------------------------------ front-ends
 
     def widget(self) -> Any:
-        """The notebook widget for this session (one model per session: the same object each time)."""
+        """The notebook widget of this session: one model per session, the same object each time
+        (displaying it twice shows two views of the one widget)."""
         if self._widget is None:
             from ..widget import VatelWidget
 
             self._widget = VatelWidget(self)
         return self._widget
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """Displaying the session in a cell shows its widget."""
-        return self.widget()._repr_mimebundle_(**kwargs)
 
     def attach(self, frontend: Frontend) -> None:
         """Use ``frontend`` (replacing any other); nothing is streamed to it before it sends ``ready``."""
@@ -305,62 +379,129 @@ class VatelSession(FrontendMixin, CallMixin):
         self._outbox.ready = False
 
     def handle_frontend(self, envelope: dict[str, Any], buffers: list[Any] | tuple[Any, ...] = ()) -> bool:
-        """Take one browser → kernel envelope (+ buffers) from any thread; returns at once.
+        """Take one page → kernel envelope (+ buffers) from any thread; returns at once.
 
         The work happens on the session's loop. Returns False if a ``mic`` frame was dropped
         because the hand-off queue is full (counted; logged as ``local/dropped``)."""
         return self._inbox.put(envelope, list(buffers))
 
-    # ------------------------------------------------------------------ analysis (thin wrappers)
+    def _to_frontend(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        try:
+            dropped = self._outbox.send(envelope, buffers)
+        except Exception as e:  # e.g. the widget's comm is closed: the call goes on, recorded
+            self.log.append(
+                "local", "error", text=f"could not send {envelope.get('kind')!r} to the front-end: {e}"
+            )
+            return
+        if dropped is not None:
+            self.log.append(
+                "local",
+                "dropped",
+                text="frontend-outbox",
+                turn_id=dropped.get("turn_id"),
+                seq=dropped.get("seq"),
+            )
+
+    def _consume(self, batch: list[Incoming]) -> None:
+        """Envelopes from the inbox, on the loop: session-level ones here, the rest to the call."""
+        runner = self._runner if self._in_call() else None
+        lost = self._inbox.mic_dropped - self._inbox_drops_logged
+        if lost > 0 and runner is not None:
+            self._inbox_drops_logged += lost
+            runner.log.append("local", "dropped", text="mic-inbox", detail={"frames": lost})
+        for envelope, buffers, t_abs in batch:
+            kind = envelope.get("kind") if isinstance(envelope, dict) else None
+            if kind == "ready":
+                self.frontend_info = {k: v for k, v in envelope.items() if k != "kind"}
+                self._outbox.mark_ready()
+            elif kind == "control" and envelope.get("action") == "start":
+                if not self._in_call():
+                    self.start_soon()
+                    runner = self._runner
+                continue
+            # between calls: the last call's finished core records late reports (playback,
+            # status) and ignores mic frames; before any call, the idle core does
+            target = runner or self._runner or self._idle
+            target.handle(envelope, buffers, t_abs - target.log.t0)
+
+    # ------------------------------------------------------------------ calls and analysis
 
     @property
-    def events(self) -> Any:
-        """All events as a pandas DataFrame (``session.log.frame()``)."""
-        return self.log.frame()
+    def calls(self) -> pd.DataFrame:
+        """One row per call: ``call`` (id 1, 2, …), ``start``/``end`` (UTC), ``duration_s``,
+        ``status``, ``end_reason``, ``session_id``, ``events`` (see :class:`~vatel_nb.log.Recording`)."""
+        return self.recording.calls
 
-    def turns(self, **kwargs: Any) -> Any:
-        """One row per turn with its latencies and outcome (``vatel_nb.analysis.turns(log, **kwargs)``)."""
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every call's events with a ``call`` column; ``t`` = kernel s since that call started."""
+        return self.recording.events()
+
+    def turns(self, call: int | None = None, **kwargs: Any) -> pd.DataFrame:
+        """One row per turn of every call (or of call ``call``), with its latencies and outcome
+        (``vatel_nb.analysis.turns``; a ``call`` column first)."""
         from ..analysis import turns
 
-        return turns(self.log, **kwargs)
+        return turns(self.recording, call=call, **kwargs)
 
-    def summary(self, **kwargs: Any) -> Any:
-        """Latency percentiles and turn-taking measures: ``vatel_nb.analysis.summary`` of :meth:`turns`
-        (``kwargs`` go to ``summary``)."""
+    def summary(self, call: int | None = None, **kwargs: Any) -> pd.DataFrame:
+        """Latency percentiles and turn-taking measures over every call (or call ``call``):
+        ``vatel_nb.analysis.summary`` of :meth:`turns` (``kwargs`` go to ``summary``)."""
         from ..analysis import summary, turns
 
-        log = self.log
-        events = log.frame()  # built once: turns() and summary() share it
-        t = turns(events, user_audio=log.user_audio, agent_audio=log.agent_audio)
-        return summary(t, events, **kwargs)
+        events = self.recording.events(call)  # built once: turns() and summary() share it
+        return summary(turns(self.recording, call=call), events, **kwargs)
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Save the log (events, both audio tracks, clock samples) to folder ``path``
-        (``vatel_nb.log.save_session``; load it back with ``vatel_nb.log.load_session``)."""
-        from ..log import save_session
-
-        return save_session(self.log, path, overwrite=overwrite)
+        """Save every call (events, both audio tracks, clock samples) to folder ``path``: one
+        sub-folder per call plus ``calls.json``; ``vatel_nb.log.load_session(path)`` reads them back."""
+        return self.recording.save(path, overwrite=overwrite)
 
     def stats(self) -> dict[str, Any]:
-        """Counters: frames sent/dropped per queue, envelopes sent, queue high-water marks."""
+        """Counters of the current call: frames sent/dropped per queue, envelopes sent, queue
+        high-water marks."""
+        r = self._runner
         return {
-            "mic_sent": self._mic_sent,
+            "mic_sent": r.core.frames_sent if r else 0,
             "dropped": {
                 "inbox": self._inbox.mic_dropped,
                 "inbox_other": self._inbox.other_dropped,
-                "mic_queue": self._mic_dropped,
+                "mic_queue": r.mic_dropped if r else 0,
                 "outbox": self._outbox.dropped,
-                "interrupted_chunks": self._late_chunks,
+                "interrupted_chunks": r.core.late_chunks if r else 0,
             },
             "inbox_high_water": self._inbox.high_water,
-            "mic_queue_high_water": self._mic_high_water,
-            "mic_queue_capacity": self._mic_capacity,
+            "mic_queue_high_water": r.mic_high_water if r else 0,
+            "mic_queue_capacity": self._settings.mic_capacity,
             "inbox_capacity": self._inbox.mic_capacity,
             "envelopes_sent": self._outbox.sent,
         }
 
+    # ------------------------------------------------------------------ display
+
+    def _card(self) -> dict[str, str]:
+        name = self._state["agent_name"] or (self._backend.agent_id if self._backend else "demo agent")
+        n = len(self.recording)
+        return {"agent": name, "backend": self.backend, "calls": str(n), "status": self.status}
+
     def __repr__(self) -> str:
-        return f"VatelSession(status={self.status!r}, backend={self.backend!r}, events={len(self.log)})"
+        c = self._card()
+        return (
+            f"VatelSession(agent={c['agent']!r}, backend={c['backend']!r}, "
+            f"calls={c['calls']}, status={c['status']!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A short card (agent, backend, calls so far); the live widget is ``session.widget()``."""
+        c = {k: html.escape(v) for k, v in self._card().items()}
+        return (
+            "<div style='font-family:system-ui,sans-serif;border:1px solid #ccc;border-radius:6px;"
+            "padding:6px 10px;display:inline-block'>"
+            f"<b>VatelSession</b> · agent {c['agent']} · backend {c['backend']} · "
+            f"{c['calls']} call(s) · status {c['status']}<br>"
+            "<span style='color:#666'>display <code>session.widget()</code> to talk; "
+            "<code>session.calls</code>, <code>session.turns()</code> to analyse</span></div>"
+        )
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

@@ -1,6 +1,6 @@
-"""The notebook widget (an anywidget model) and the widget ↔ browser envelope, Python side."""
+"""The notebook widget (an anywidget model); its envelope is :mod:`vatel_nb.envelope`."""
 
-from ._messages import (
+from ..envelope import (
     BROWSER_KINDS,
     CONTROL_ACTIONS,
     FRONTEND_CLOCKS,

@@ -17,6 +17,7 @@ from typing import Any
 import anywidget
 import traitlets
 
+from .. import envelope as env
 from ._bundle import widget_esm
 
 __all__ = ["VatelWidget"]
@@ -47,7 +48,7 @@ class VatelWidget(anywidget.AnyWidget):
     def __init__(self, session: Any = None, **kwargs: Any) -> None:
         self._state_lock = threading.RLock()
         names = set(self.class_trait_names(sync=True))
-        initial = {k: v for k, v in (session._state if session is not None else {}).items() if k in names}
+        initial = {k: v for k, v in (session.ui_state if session is not None else {}).items() if k in names}
         initial.update(kwargs)
         super().__init__(**initial)
         self._session = session
@@ -69,8 +70,8 @@ class VatelWidget(anywidget.AnyWidget):
 
     def _on_muted(self, change: dict[str, Any]) -> None:
         session = self._session
-        if session is not None and session._state.get("muted") != change["new"]:
-            session.handle_frontend({"kind": "control", "action": "mute" if change["new"] else "unmute"})
+        if session is not None and session.muted != change["new"]:
+            session.handle_frontend(env.control("mute" if change["new"] else "unmute"))
 
     # ------------------------------------------------------------------ kernel → page (session loop)
 

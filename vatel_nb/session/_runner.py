@@ -1,0 +1,345 @@
+"""The thin asyncio shell that runs one call's :class:`~._core.CallCore`: REST, socket, timers, tools.
+
+It owns the I/O of one call — the REST client, the voice socket, the receive / send / clock-ping
+tasks, tool runs and the autosaver — and nothing else: every decision is the core's. Whatever the
+core returns (:class:`~._core.Effects`) is applied here in order: rows into the call's
+:class:`~vatel_nb.log.EventLog`, messages onto the socket (mic frames through a bounded queue),
+envelopes to the front-end, UI state to the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import AsyncVatel, VatelConnection, connect
+from ..log import EventLog, record_client_message, record_server_message
+from ..protocol import ToolCall, ToolCallOutput
+from ._backend import Backend
+from ._core import CallCore, ClientRecord, ClockSample, Effects, MicFrame, Row, ServerRecord
+from ._tools import ToolRegistry
+
+__all__ = ["CallRunner", "CallSettings"]
+
+_BURST = 5  # pings right after the call starts
+_BURST_GAP_S = 0.05
+
+#: ``LatencyReading.kind`` → the widget's ``last_latency_kind`` text.
+LATENCY_KINDS = {"v2v": "heard voice-to-voice", "server_e2e": "server e2e (speech_stopped → first audio)"}
+
+
+@dataclass
+class CallSettings:
+    """What every call of a session shares (set once on the session)."""
+
+    token_options: dict[str, Any]
+    backend_label: str
+    simulated: bool
+    mic_capacity: int = 50
+    ping_interval_s: float = 2.0
+    #: Strings never shown or saved (API key, session tokens); the shell adds each token.
+    secrets: set[str] = field(default_factory=set)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets:
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+
+class CallRunner:
+    """Run one call on the current loop. ``to_page(envelope, buffers)`` delivers to the front-end;
+    ``on_state(changes)`` receives UI state changes; ``log`` is this call's log (``t0`` = its start)."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        settings: CallSettings,
+        tools: ToolRegistry,
+        *,
+        to_page: Callable[[dict[str, Any], list[bytes]], None],
+        on_state: Callable[[dict[str, Any]], None],
+        muted: bool = False,
+        frontend_info: dict[str, Any] | None = None,
+        autosave: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.log = log
+        self.settings = settings
+        self.tools = tools
+        self.core = CallCore(muted=muted)
+        self._to_page = to_page
+        self._on_state = on_state
+        self._frontend_info = frontend_info
+        self._client: AsyncVatel | None = None
+        self._conn: VatelConnection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._mic_q: asyncio.Queue[MicFrame] = asyncio.Queue(maxsize=settings.mic_capacity)
+        self._ended = asyncio.Event()
+        self._autosave = autosave
+        self._autosaver: Any = None
+        self._latency_failed = False
+        #: Diagnostics: mic frames dropped because the send queue was full; its high-water mark.
+        self.mic_dropped = 0
+        self.mic_high_water = 0
+        #: Why the call ended (a sentence), once it has.
+        self.end_reason: str | None = None
+
+    # ------------------------------------------------------------------ effects
+
+    def apply(self, fx: Effects) -> None:
+        """Carry out what the core decided (rows, sends, envelopes, state, tools, end)."""
+        log = self.log
+        for r in fx.rows:
+            if isinstance(r, Row):
+                log.append(r.source, r.type, r.t, **r.fields)
+            elif isinstance(r, ServerRecord):
+                record_server_message(log, r.msg, r.t, pcm=r.pcm)
+            elif isinstance(r, ClientRecord):
+                record_client_message(log, r.msg, r.t, seq=r.seq, t_browser=r.t_browser, pcm=r.pcm)
+            elif isinstance(r, ClockSample):
+                log.clock.add_sample(r.k_send, r.t_browser, r.k_recv)
+        for item in fx.send:
+            if isinstance(item, MicFrame):
+                self._queue_mic(item)
+            else:
+                self._spawn(self._send_output(item), "vatel-tool-output")
+        for envelope, buffers in fx.page:
+            if envelope["kind"] == "end":
+                envelope = dict(envelope, reason=self.settings.scrub(envelope["reason"]))
+            self._to_page(envelope, buffers)
+        if fx.state:
+            self._on_state(fx.state)
+        for call in fx.tools:
+            self._spawn(self._run_tool(call), f"vatel-tool-{call.tool_name}")
+        if fx.latency:
+            self._update_latency()
+        if fx.end is not None and not self.core.finished:
+            self._spawn(self.end(fx.end), "vatel-call-end")
+
+    def handle(self, envelope: Any, buffers: list[Any], t: float) -> None:
+        """One page → kernel envelope that arrived at kernel ``t`` (s since this call's ``t0``)."""
+        self.apply(self.core.frontend(envelope, buffers, t))
+
+    # ------------------------------------------------------------------ start
+
+    def begin(self) -> None:
+        """The call begins now (its ``t0``): status connecting, ``local/connecting`` logged."""
+        s = self.settings
+        self.apply(
+            self.core.connecting(
+                self.log.now(),
+                backend=s.backend_label,
+                simulated=s.simulated,
+                frontend_info=self._frontend_info,
+            )
+        )
+
+    async def start(self, backend: Backend) -> None:
+        """Fetch the agent, get a token, open the socket, start the tasks. Raises what went wrong
+        (after logging it and ending the call)."""
+        s, log = self.settings, self.log
+        try:
+            self._client = client = AsyncVatel(api_key=backend.api_key, base_url=backend.base_url)
+            agent = await client.agents.get(backend.agent_id)
+            vad = agent.vad_settings
+            info = {
+                "agent_id": backend.agent_id,
+                "vad_settings": {
+                    "start_secs": vad.start_secs if vad else None,
+                    "stop_secs": vad.stop_secs if vad else None,
+                },
+                "first_message": s.token_options.get("first_message") or agent.first_message,
+            }
+            log.meta["agent"] = dict(info, name=agent.name)
+            log.meta["backend"] = s.backend_label
+            self.apply(self.core.agent(log.now(), info, agent.name or ""))
+            opts = {k: v for k, v in s.token_options.items() if v is not None}
+            token = (await client.session_token(backend.agent_id, **opts)).token
+            s.secrets.add(token)
+            self._conn = conn = await connect(token, base_url=backend.base_url)
+        except asyncio.CancelledError:
+            await self._finish("the call was cancelled while connecting", clean=True)
+            raise
+        except Exception as e:
+            await self.fail(e)
+            raise
+        self._spawn(self._receive(conn), "vatel-call-receive")
+        self._spawn(self._send_mic(conn), "vatel-call-send")
+        self._spawn(self._ping_loop(), "vatel-clock-ping")
+        self._start_autosave()
+        self.apply(self.core.connected(log.now(), conn.url))
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------ receive / send
+
+    async def _receive(self, conn: VatelConnection) -> None:
+        t0 = self.log.t0
+        try:
+            async for t_abs, msg in conn.timed():
+                pcm = msg.pcm() if msg.type == "response_audio" else None
+                fx = self.core.server(msg, t_abs - t0, pcm)
+                ended = fx.end is not None
+                fx.end = None  # the receive loop ends the call itself, below
+                self.apply(fx)
+                if ended:
+                    break
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            await self.fail(e)
+            return
+        ended = self.core.server_ended
+        await self._finish(
+            "the agent ended the call" if ended else "the server closed the connection", clean=True
+        )
+
+    def _queue_mic(self, frame: MicFrame) -> None:
+        try:
+            self._mic_q.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.mic_dropped += 1
+            self.log.append("local", "dropped", text="mic-queue", seq=frame.seq, samples=len(frame.pcm) // 2)
+            return
+        self.mic_high_water = max(self.mic_high_water, self._mic_q.qsize())
+
+    async def _send_mic(self, conn: VatelConnection) -> None:
+        while True:
+            frame = await self._mic_q.get()
+            try:
+                await conn.send_input_audio(frame.pcm)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                return  # the receive loop reports the socket's end
+            self.apply(self.core.mic_sent(frame, self.log.now()))
+
+    async def _ping_loop(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            for _ in range(_BURST):
+                self.apply(self.core.ping(self.log.now()))
+                await asyncio.sleep(_BURST_GAP_S)
+            while True:
+                await asyncio.sleep(self.settings.ping_interval_s)
+                self.apply(self.core.ping(self.log.now()))
+
+    # ------------------------------------------------------------------ tools
+
+    async def _run_tool(self, call: ToolCall) -> None:
+        self.apply(self.core.tool_started(call, self.log.now()))
+        result = await self.tools.run(call.tool_name, call.kwargs)
+        self.apply(self.core.tool_finished(call, result, self.log.now()))
+
+    async def _send_output(self, out: ToolCallOutput) -> None:
+        conn = self._conn
+        if conn is None or self.core.finished:
+            return
+        try:
+            await conn.send_tool_call_output(out.tool_call_id, out.output)
+        except Exception as e:
+            self.log.append(
+                "local", "error", text=f"could not send the output of tool call {out.tool_call_id!r}: {e}"
+            )
+            return
+        self.apply(Effects(rows=[ClientRecord(out, self.log.now())]))
+
+    # ------------------------------------------------------------------ live latency
+
+    def _update_latency(self) -> None:
+        """Refresh ``last_latency_ms`` / ``last_latency_kind`` (the analysis' own definitions)."""
+        if self._latency_failed:
+            return
+        try:
+            from ..analysis import last_turn_latency_ms
+
+            reading = last_turn_latency_ms(self.log)
+        except Exception as e:  # a number for the display must never break the call: say it once
+            self._latency_failed = True
+            self.log.append("local", "error", text=f"live latency display disabled: {type(e).__name__}: {e}")
+            return
+        if reading is None or not reading.value_ms == reading.value_ms:  # None or NaN
+            return
+        kind = LATENCY_KINDS.get(reading.kind, reading.kind)
+        self._on_state({"last_latency_ms": float(reading.value_ms), "last_latency_kind": kind})
+
+    # ------------------------------------------------------------------ end
+
+    @property
+    def finished(self) -> bool:
+        """True once the call is over (ended or failed)."""
+        return self.core.finished
+
+    async def wait_ended(self) -> None:
+        """Wait until the call is over and everything is closed."""
+        await self._ended.wait()
+
+    async def end(self, reason: str) -> None:
+        """End the call cleanly (idempotent)."""
+        await self._finish(reason, clean=True)
+
+    async def fail(self, error: BaseException) -> None:
+        """The call failed: log ``local/error``, status error, then end it."""
+        text = self.settings.scrub(f"{error}" or type(error).__name__)
+        self.apply(self.core.failed(self.log.now(), text, type(error).__name__))
+        await self._finish(text, clean=False)
+
+    async def _finish(self, reason: str, *, clean: bool) -> None:
+        if self.core.finished or self.end_reason is not None:
+            await self._ended.wait()
+            return
+        self.end_reason = self.settings.scrub(reason)
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        conn, code, close_reason = self._conn, None, ""
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+            code, close_reason = conn.close_code, conn.close_reason or ""
+        self.apply(
+            self.core.closed(
+                self.log.now(),
+                reason,
+                clean=clean,
+                code=code,
+                close_reason=close_reason,
+                had_socket=conn is not None,
+            )
+        )
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.aclose()
+        await self._stop_autosave()
+        self._ended.set()
+
+    # ------------------------------------------------------------------ autosave
+
+    def _start_autosave(self) -> None:
+        path = self._autosave
+        if not path:
+            return
+        try:
+            from ..log import Autosaver
+
+            self._autosaver = Autosaver(self.log, path)
+            self._autosaver.start()
+        except Exception as e:
+            self.log.append("local", "error", text=f"autosave to {path!s} could not start: {e}")
+
+    async def _stop_autosave(self) -> None:
+        saver, self._autosaver = self._autosaver, None
+        if saver is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, saver.stop)
+            except Exception as e:
+                self.log.append("local", "error", text=f"autosave to {self._autosave!s} failed: {e}")
