@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from vatel_nb.analysis import TURN_COLUMNS, SyntheticCall, turns
+from vatel_nb.analysis import LATENCY_COLUMNS, TURN_COLUMNS, SyntheticCall, turns
 from vatel_nb.log import load_session, save_session
 
 
@@ -228,3 +228,45 @@ def test_analysis_runs_while_the_call_is_still_appending():
     finally:
         stop.set()
         th.join()
+
+
+def test_a_reply_that_starts_over_the_users_next_words_is_talked_over_with_positive_latency():
+    # the user says A (1.0–2.0), pauses, goes on with B (2.8–5.0); the reply to A arrives at 3.5
+    # (a slow recognizer): it answers A, over B. Merged, it used to give v2v ≈ −1.5 s.
+    c = _call()
+    c.user_speech(1.0, 2.0)
+    c.user_speech(2.8, 5.0)
+    c.transcript(3.4, "hello there", turn_id="u1")
+    c.agent_reply("u1", 3.45, 3.5, 1.0, text="You said hello there")
+    c.transcript(6.0, "tell me more", turn_id="u2")
+    c.agent_reply("u2", 6.1, 6.3, 1.0, text="Sure")
+    c.mic(8.0)
+    df = turns(c.log)
+    assert df["outcome"].astype(str).tolist() == ["talked-over", "responded"]
+    assert df["transcript"].tolist() == ["hello there", "tell me more"]
+    over = df.iloc[0]
+    lat = df[list(LATENCY_COLUMNS)].to_numpy(dtype=float)
+    assert not (lat < 0).any()
+    # from the real end of A (2.0) to the first audio received (3.5) and heard (+ playout 0.08)
+    assert over["server_e2e_ms"] == pytest.approx(1500.0 - 30.0, abs=5)  # the stop arrives net_s late
+    assert over["v2v_ms"] == pytest.approx(1580.0, abs=15)
+    # heard from 3.58 to 4.58 (1 s of audio), all of it while the user spoke (until 5.0)
+    assert over["overlap_ms"] == pytest.approx(1000.0, abs=15)
+
+
+def test_an_utterance_cut_off_by_the_end_of_the_call_is_its_own_outcome_and_is_drawn():
+    from vatel_nb.analysis import speech_intervals
+
+    c = _call()
+    c.user_speech(1.0, 2.0)
+    c.agent_reply("a1", 2.8, 3.0, 0.5)
+    c.voiced.append((5.0, 6.0))  # still speaking when the call ended: no speech_stopped
+    c.log.append("server", "speech_started", 5.25, detail={"emulated": False})
+    c.mic(6.0)
+    c.log.append("local", "closed", 6.0, detail={"clean": True, "code": 1000, "reason": ""})
+    df = turns(c.log)
+    assert df["outcome"].astype(str).tolist() == ["responded", "cut-off"]
+    iv = speech_intervals(df)
+    user = iv[iv["speaker"] == "user"]
+    assert len(user) == 2 and user.iloc[1]["start"] == pytest.approx(5.0, abs=0.05)
+    assert user.iloc[1]["end"] == pytest.approx(6.0, abs=0.05)  # drawn to its client-VAD end

@@ -454,7 +454,9 @@ def test_autosave_and_save_keep_everything_recorded(fixture_server, no_vatel_env
     for path in (tmp_path / "auto", s.save(tmp_path / "saved")):
         loaded = load_session(path)  # a folder of several calls: a Recording, calls apart
         assert len(loaded) == 2
-        assert loaded.calls[["call", "status", "end_reason"]].equals(s.calls[["call", "status", "end_reason"]])
+        assert loaded.calls[["call", "status", "end_reason"]].equals(
+            s.calls[["call", "status", "end_reason"]]
+        )
         for call in (1, 2):
             one, orig = loaded.log(call), s.recording.log(call)
             assert [r[:3] for r in one.rows()] == [r[:3] for r in orig.rows()]

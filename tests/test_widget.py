@@ -88,9 +88,14 @@ def test_widget_model_traits_and_bundle(recording_comm, no_vatel_env):
     }.items():
         assert state[name] == value, name
     assert w.comm.sent[0][0] == "comm_open"
-    data, _meta = s._repr_mimebundle_()  # what a cell ending in `s` shows
-    view = data["application/vnd.jupyter.widget-view+json"]
-    assert view["model_id"] == w.model_id
+    # displaying the widget twice: two views of the one model
+    views = [w._repr_mimebundle_()[0]["application/vnd.jupyter.widget-view+json"] for _ in range(2)]
+    assert views[0]["model_id"] == views[1]["model_id"] == w.model_id
+    # a cell ending in `s` shows a short card, not a second live widget
+    assert not hasattr(s, "_repr_mimebundle_")
+    card = s._repr_html_()
+    assert "VatelSession" in card and "simulator" in card and "0 call(s)" in card
+    assert "widget-view" not in card and repr(s).startswith("VatelSession(agent=")
 
 
 @pytest.fixture(scope="module")

@@ -96,7 +96,6 @@ def turns(
     continuation_s: float = 1.5,
     merge_gap_s: float = 2.0,
     silence_db: float = -50.0,
-    reply_wait_s: float = 5.0,
     call: int | None = None,
 ) -> pd.DataFrame:
     """One row per turn (user turns and agent-initiated turns), sorted by time. See the module doc.
@@ -109,8 +108,6 @@ def turns(
     ``merge_gap_s``: the longest ``speech_stopped`` → next ``speech_started`` gap (s) merged into
     one turn when no agent unit came between (a longer one makes the first turn unanswered).
     ``continuation_s``: see rule 4. ``silence_db``: leading-silence threshold (dBFS).
-    ``reply_wait_s``: an unanswered last turn whose call ended less than this many seconds after
-    it is ``cut-off`` (the call ended before the agent could answer), not ``silent``.
     ``call``: with several calls (a session, a :class:`~vatel_nb.log.Recording`, an events frame
     with a ``call`` column), only that call; by default every call, one after the other.
     """
@@ -120,7 +117,6 @@ def turns(
         continuation_s=continuation_s,
         merge_gap_s=merge_gap_s,
         silence_db=silence_db,
-        reply_wait_s=reply_wait_s,
     )
     recording = _recording(events)
     if recording is not None:
@@ -173,7 +169,7 @@ def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
 def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dict) -> pd.DataFrame:
     vad_settings, vad = kw["vad_settings"], kw["vad"]
     continuation_s, merge_gap_s = kw["continuation_s"], kw["merge_gap_s"]
-    silence_db, reply_wait_s = kw["silence_db"], kw["reply_wait_s"]
+    silence_db = kw["silence_db"]
     ev, log = resolve(events)
     if log is not None:
         user_audio = log.user_audio if user_audio is None else user_audio
@@ -189,16 +185,24 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
     if not segs and len(cvad):
         segs = [(float(a), float(b)) for a, b in cvad[["start", "end"]].to_numpy()]
     user_turns = _merge(segs, units, merge_gap_s)
-    responses, initiated = assign(user_turns, units, ev, continuation_s)
+    responses, initiated = assign(user_turns, units, ev, continuation_s, hang)
+    answers = {tid: k for k, group in responses.items() for tid in group}  # agent turn id → user turn
     started, ended = playback(ev, to_kernel)
 
     starts = np.array([u["anchor"] for u in user_turns], dtype=float)
 
     def owners(frame: pd.DataFrame) -> dict[int, list[int]]:
-        """Row positions of ``frame`` per user turn (the last turn that started before the row)."""
+        """Row positions of ``frame`` per user turn: the turn whose response has the row's
+        ``turn_id`` when there is one (a transcript that arrived during the next turn), else the
+        last turn that started before the row."""
         own = np.searchsorted(starts, frame["t"].to_numpy(), side="right") - 1
+        ids = frame["turn_id"].astype(object).tolist()
+        own = [
+            answers.get(tid, k) if isinstance(tid, str) else k
+            for k, tid in zip(own.tolist(), ids, strict=True)
+        ]
         out: dict[int, list[int]] = {}
-        for pos, k in enumerate(own.tolist()):
+        for pos, k in enumerate(own):
             out.setdefault(k, []).append(pos)
         return out
 
@@ -234,8 +238,6 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
         for tid, n in zip(fl["turn_id"].astype(object), fl["samples"].astype(float), strict=False)
         if isinstance(tid, str) and not math.isnan(n)
     }
-    closed = subset(ev, "local", "closed")["t"]
-    t_call_end = float(closed.iloc[-1]) if len(closed) else (float(ev["t"].max()) if len(ev) else _NAN)
 
     rows: list[dict] = []
     for k, u in enumerate(user_turns):
@@ -268,11 +270,11 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
                 row["vad_start"], row["vad_start_browser"] = float(cv_s[first]), float(cv_sb[first])
                 j = m[np.argmax(cv_e[m])]
                 row["vad_end"], row["vad_end_browser"] = float(cv_e[j]), float(cv_eb[j])
-        _respond(row, u, urec, responses.get(k, []), hang, cv_e, cv_eb, heard)
+        nxt = user_turns[k + 1] if k + 1 < len(user_turns) else None
+        _respond(row, u, nxt, responses.get(k, []), hang, (cv_s, cv_e, cv_eb), heard)
         if not row["agent_samples"]:
-            last = k == len(user_turns) - 1
-            cut = math.isnan(u["end"]) or (last and t_call_end - u["end"] <= reply_wait_s)
-            row["outcome"] = "cut-off" if cut else "silent"
+            # still speaking when the call ended (no speech_stopped came): cut off, not unanswered
+            row["outcome"] = "cut-off" if math.isnan(u["end"]) else "silent"
         rows.append(row)
     for k in range(1, len(rows)):
         prev, cur = rows[k - 1], rows[k]
@@ -301,44 +303,53 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
 
 
 def _respond(
-    row: dict, u: dict, urec: dict, group: list, hang: float, cv_e: Any, cv_eb: Any, heard: dict
+    row: dict, u: dict, nxt: dict | None, group: list, hang: float, cvad: tuple, heard: dict
 ) -> None:
-    """Latencies of a user turn's response, true under overlap.
+    """Latencies of a user turn's response, true under overlap; marks a talk-over.
 
-    A response whose first text/audio came before the user turn ended (the agent began while the
-    user was speaking) answers the speech *before* it: its latencies run from the last server VAD
-    segment that ended before the response began (NaN if none did), and the turn's outcome is
-    ``talked-over`` with ``overlap_ms`` = how long both spoke at once. A latency that would be
-    negative is also a talk-over (the definitions in ``_latency`` return NaN for it)."""
+    The response is heard from its first audio. When that came before the user's real end of
+    speech (``speech_stopped`` − ``stop_secs``) the agent began while the user was speaking: its
+    latencies run from the last server VAD segment of the turn that ended before it (NaN if none
+    did). When it came while the *next* user turn was being spoken (the reply to this turn
+    arrived late, over the user's next words), the latencies are this turn's own. Either way the
+    outcome is ``talked-over`` and ``overlap_ms`` is how long both spoke at once. A latency that
+    would be negative is a talk-over too (the definitions in ``_latency`` return NaN for it)."""
+    _cv_s, cv_e, cv_eb = cvad
     if not group:
         latencies(row, hang)
         return
-    began = urec[group[0]]["start"]
-    u_end = u["end"] if not math.isnan(u["end"]) else math.inf
-    over = began < u_end
-    if over:
-        prior = [e for _s, e in u["segs"] if not math.isnan(e) and e <= began]
+    began = row["t_first_audio"]
+    u_end = u["end"] - hang if not math.isnan(u["end"]) else math.inf  # the user's real end of speech
+    over_user: tuple[float, float] | None = None  # the user speech the agent talked over
+    if began < u_end:
+        prior = [e for _s, e in u["segs"] if not math.isnan(e) and e - hang <= began]
         end = max(prior) if prior else _NAN
         vb = _NAN
         if prior and len(cv_e):
             m = np.flatnonzero(cv_e <= end)
             vb = float(cv_eb[m[np.argmax(cv_e[m])]]) if len(m) else _NAN
         latencies(row, hang, user_end=end, vad_end_browser=vb)
+        over_user = (began, u_end)
     else:
         latencies(row, hang)
+        n_start = nxt["start"] if nxt is not None and not math.isnan(nxt["start"]) else _NAN
+        if nxt is not None and not math.isnan(n_start):
+            n_end = nxt["end"] - hang if not math.isnan(nxt["end"]) else math.inf
+            if n_start <= began < n_end:  # the user was already speaking (else: a user barge-in)
+                over_user = (began, n_end)
         raw_v2v = row["t_played_browser"] - row["vad_end_browser"]
-        over = bool(raw_v2v < 0) or bool(row["t_first_audio"] < row["user_end"] - hang)
+        if over_user is None and raw_v2v < 0:  # heard before the user's last voiced sample
+            over_user = (began, began - raw_v2v / 1000.0)
     if row["interrupted"] and row["turn_id"] in heard:
         row["heard_ms"] = heard[row["turn_id"]] / SAMPLE_RATE * 1000.0
         if row["agent_samples"]:
             row["heard_text"] = heard_text(row["agent_text"], heard[row["turn_id"]] / row["agent_samples"])
-    if over and row["agent_samples"]:
+    if over_user is not None and row["agent_samples"]:
         onset = row["t_played"] if not math.isnan(row["t_played"]) else row["t_first_audio"]
-        speech_end = row["vad_end"] if not math.isnan(row["vad_end"]) else row["user_end"] - hang
-        if math.isnan(speech_end):
-            speech_end = row["agent_end"]
-        both = min(speech_end, row["agent_end"]) if not math.isnan(row["agent_end"]) else speech_end
-        row["overlap_ms"] = max(0.0, ms(onset, both)) if not math.isnan(onset) else _NAN
+        lo, hi = max(onset, over_user[0]), over_user[1]
+        if not math.isnan(row["agent_end"]):
+            hi = min(hi, row["agent_end"])
+        row["overlap_ms"] = max(0.0, ms(lo, hi)) if math.isfinite(hi) else _NAN
         row["outcome"] = "talked-over"
 
 
@@ -351,7 +362,9 @@ def _merge(segs: list[tuple[float, float]], units: pd.DataFrame, merge_gap_s: fl
         anchor = s if not math.isnan(s) else e
         if out:
             prev_end = out[-1]["end"]
-            between = np.any((ustarts > prev_end) & (ustarts < anchor)) if not math.isnan(prev_end) else True
+            seg_end = e if not math.isnan(e) else math.inf
+            # an agent unit that began before this segment ended answers the speech before it
+            between = np.any((ustarts > prev_end) & (ustarts < seg_end)) if not math.isnan(prev_end) else True
             if not between and anchor - prev_end <= merge_gap_s:
                 out[-1]["segs"].append((s, e))
                 out[-1]["end"] = e

@@ -90,16 +90,25 @@ def agent_units(ev: pd.DataFrame) -> pd.DataFrame:
 
 
 def assign(
-    user_turns: list[dict], units: pd.DataFrame, ev: pd.DataFrame, continuation_s: float
+    user_turns: list[dict], units: pd.DataFrame, ev: pd.DataFrame, continuation_s: float, hang: float = 0.0
 ) -> tuple[dict[int, list], list[list]]:
-    """Responses ``{user turn index: [unit ids]}`` and agent-initiated groups ``[[unit ids]]``."""
+    """Responses ``{user turn index: [unit ids]}`` and agent-initiated groups ``[[unit ids]]``.
+
+    A unit whose audio starts while a user turn is still in progress (before its real end,
+    ``speech_stopped − hang``) cannot answer that turn: it answers the turn before, when that one
+    has no response yet (the agent talked over the user's next words)."""
     anchors = np.array([u["anchor"] for u in user_turns], dtype=float)
+    real_end = np.array([u["end"] - hang if not math.isnan(u["end"]) else math.inf for u in user_turns])
     call_t = np.sort(subset(ev, "server", "tool_call")["t"].to_numpy())
     responses: dict[int, list] = {}
     initiated: list[list] = []
     owner_group: dict[int, list] = {}  # owner (-1 = before any user turn) → the current group
     for tid, start in zip(units.index, units["start"], strict=False):
         k = int(np.searchsorted(anchors, start, side="right")) - 1
+        heard = units.loc[tid, "first_audio"]
+        heard = start if math.isnan(heard) else heard
+        if k >= 1 and heard < real_end[k] and k - 1 not in owner_group and real_end[k - 1] <= heard:
+            k -= 1
         group = owner_group.get(k)
         if group is not None:
             prev = units.loc[group[-1]]

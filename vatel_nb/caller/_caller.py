@@ -202,12 +202,18 @@ class ScriptedCaller:
     # ----------------------------------------------------------------------- the script
     def _schedule_after_reply(self, t: float) -> None:
         st = self._st
-        if st.speaking is None and st.queue and st.queue[0][1].barge_in is None:
+        nxt = st.queue[0][1] if st.queue else None
+        if st.speaking is None and nxt is not None and nxt.barge_in is None and nxt.pause is None:
             st.start_at = t + st.queue[0][1].think
 
     def _maybe_barge_in(self, t: float) -> None:
         st = self._st
-        if st.speaking is None and st.queue and st.queue[0][1].barge_in is not None:
+        if (
+            st.speaking is None
+            and st.queue
+            and st.queue[0][1].barge_in is not None
+            and st.queue[0][1].pause is None
+        ):
             st.start_at = t + float(st.queue[0][1].barge_in)
 
     def _next_frame(self, t_capture: float) -> bytes:
@@ -239,7 +245,9 @@ class ScriptedCaller:
             st.speaking = None
             st.last_utterance_end = self.spoken[-1].end
             if st.queue:  # a reply should follow; if none does, go on after the timeout
-                st.start_at = self.spoken[-1].end + self.reply_timeout
+                nxt = st.queue[0][1]
+                wait = nxt.pause if nxt.pause is not None else self.reply_timeout
+                st.start_at = self.spoken[-1].end + wait
         if len(frame) < FRAME:
             frame = np.concatenate([frame, np.zeros(FRAME - len(frame), np.int16)])
         return frame.astype("<i2").tobytes()

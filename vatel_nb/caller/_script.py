@@ -24,6 +24,8 @@ class Utterance:
     ``think``: seconds of silence after the agent's reply finished playing before speaking.
     ``barge_in``: if set, speak this many seconds after the agent's next reply *starts* playing,
     talking over it (an interruption) instead of waiting for it to finish.
+    ``pause``: if set, speak this many seconds after the previous utterance ended, whether or not
+    the agent replied (a user who pauses briefly and goes on talking).
     ``text``: what the utterance says, when known (used as the scripted transcript).
     """
 
@@ -31,11 +33,14 @@ class Utterance:
     think: float = 0.6
     barge_in: float | None = None
     text: str | None = None
+    pause: float | None = None
 
     @classmethod
-    def say(cls, text: str, *, think: float = 0.6, barge_in: float | None = None) -> Utterance:
+    def say(
+        cls, text: str, *, think: float = 0.6, barge_in: float | None = None, pause: float | None = None
+    ) -> Utterance:
         """An utterance synthesized from ``text``."""
-        return cls(audio=text, think=think, barge_in=barge_in, text=text)
+        return cls(audio=text, think=think, barge_in=barge_in, text=text, pause=pause)
 
 
 _VOICE: Any = None
