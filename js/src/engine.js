@@ -1,7 +1,7 @@
 // The audio engine: one per widget model (created in anywidget's `initialize`), owning the
 // AudioContext, the mic stream, both worklets and the kernel message listener. Views only render
 // UI and subscribe to it, so a widget displayed twice captures and plays once.
-import { readyMsg, micMsg, playbackMsg, pongMsg, controlMsg, statusMsg, validateKernelMessage } from "./messages.js";
+import { readyMsg, micMsg, playbackMsg, pongMsg, controlMsg, statusMsg, validateKernelMessage, SAMPLE_RATE, FRAME_SAMPLES } from "./messages.js";
 import { probeEnvironment, checkEnvironment, describeMicError } from "./env.js";
 import { frameToAudiblePerf, frameToRenderPerf } from "./clock.js";
 import { EnergyMeter } from "./meter.js";
@@ -79,10 +79,15 @@ export class AudioEngine {
     this._onJitter = () => {
       if (this.playbackNode) this.playbackNode.port.postMessage({ type: "cushion", ms: this._jitterMs() });
     };
+    /** The kernel has taken up the call this engine started (its `status` went connecting/live);
+     * until then a status left over from the previous call ("ended") means nothing. */
+    this.callAcked = false;
     this._onStatus = () => {
-      // the kernel gave up on the call (session error or closed): stop capturing at once
       const st = this.model.get("status");
-      if ((st === "ended" || st === "error") && this.active) void this.finish(false);
+      if (st === "connecting" || st === "live") this.callAcked = true;
+      // the kernel gave up on the call (session error or closed): stop capturing at once
+      if ((st === "ended" || st === "error") && this.active && this.callAcked) void this.finish(false);
+      this._emit();
     };
     model.on("msg:custom", this._onMsg);
     model.on("change:status", this._onStatus);
@@ -158,6 +163,7 @@ export class AudioEngine {
     if (this.active) return;
     const gen = ++this.gen;
     this.seq = 0;
+    this.callAcked = false;
     this._setState("starting");
     this._send(statusMsg("starting"));
     const probe = probeEnvironment(this.g);
@@ -218,7 +224,7 @@ export class AudioEngine {
         channelCount: 1,
         channelCountMode: "explicit",
         channelInterpretation: "speakers",
-        processorOptions: { outRate: 24000, frameSamples: 480 },
+        processorOptions: { outRate: SAMPLE_RATE, frameSamples: FRAME_SAMPLES },
       });
       this.captureNode.port.onmessage = (e) => this._onCapture(e.data);
       this.source.connect(this.captureNode);
@@ -460,6 +466,8 @@ export class AudioEngine {
       error: this.error,
       contextRate: this.ctx ? this.ctx.sampleRate : null,
       muted: this.muted,
+      micOpen: !!this.stream,
+      callAcked: this.callAcked,
       agentSpeaking: this.agentSpeaking,
       level: this.level,
       ...this.counts,

@@ -1,7 +1,12 @@
-// The widget ↔ browser envelope, browser side: kind names, builders and validators, defined once.
-// Twin of vatel_nb/widget/_messages.py; docs/architecture.md is the contract. One envelope is
+// The page ↔ kernel envelope, browser side: kind names, audio constants, builders and validators,
+// defined once. Twin of vatel_nb/envelope.py; docs/architecture.md is the contract. One envelope is
 // {kind, ...}; audio travels only as the single binary buffer of `mic` and `audio` (PCM16 LE mono
 // 24 kHz). Times from the page are t_browser = performance.now() ms.
+
+/** Sample rate of every PCM16 buffer on the wire (Hz). */
+export const SAMPLE_RATE = 24000;
+/** Samples per mic frame (20 ms at 24 kHz). */
+export const FRAME_SAMPLES = 480;
 
 /** Envelopes the page sends to the kernel. */
 export const BROWSER_KINDS = Object.freeze(["ready", "mic", "playback", "pong", "control", "status"]);
@@ -35,7 +40,7 @@ const round3 = (x) => Math.round(x * 1000) / 1000;
 export function readyMsg(r) {
   return {
     kind: "ready",
-    sample_rate: 24000,
+    sample_rate: SAMPLE_RATE,
     context_rate: r.contextRate,
     base_latency_ms: round3(r.baseLatencyMs),
     output_latency_ms: round3(r.outputLatencyMs),

@@ -1,7 +1,8 @@
 // The widget's view: plain DOM + one scoped CSS string. Views render UI and subscribe to the
 // engine; removing a view never stops the engine. Stable class names for tests: vatel-call,
 // vatel-status, vatel-level, vatel-speaking, vatel-mute, vatel-transcript, vatel-latency
-// (plus vatel-processing for the mic-processing switch).
+// (plus vatel-processing for the mic-processing switch, vatel-interrupted / vatel-cut on an
+// agent line the user cut off).
 
 export const WIDGET_CSS = `
 .vatel-widget { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
@@ -28,6 +29,7 @@ export const WIDGET_CSS = `
 .vatel-widget .vatel-line .vatel-who { font-weight: 600; margin-right: 6px; }
 .vatel-widget .vatel-line.vatel-agent .vatel-who { color: var(--jp-brand-color1, #1976d2); }
 .vatel-widget .vatel-line.vatel-partial { color: var(--jp-ui-font-color2, #757575); font-style: italic; }
+.vatel-widget .vatel-line .vatel-cut { color: var(--jp-warn-color1, #f57c00); font-style: italic; }
 `;
 
 const LABELS = { idle: "Idle — press Start call", connecting: "Connecting…", live: "Live", ending: "Ending…", ended: "Call ended" };
@@ -35,12 +37,16 @@ const LABELS = { idle: "Idle — press Start call", connecting: "Connecting…",
 /**
  * What the status line shows, from the engine's state and the kernel's `status`/`error` traits.
  * A local (engine) error wins: it is shown even if the kernel never answers.
- * @param {{engineState: string, engineError?: string, traitStatus?: string, traitError?: string}} s
+ * `acked`: false while the engine's new call has not been taken up by the kernel yet (its status
+ * and error are then the previous call's, so they are not shown).
+ * @param {{engineState: string, engineError?: string, traitStatus?: string, traitError?: string, acked?: boolean}} s
  * @returns {{state: string, text: string}}
  */
 export function viewStatus(s) {
-  const ts = s.traitStatus || "idle";
+  let ts = s.traitStatus || "idle";
   if (s.engineState === "error") return { state: "error", text: `Error: ${s.engineError || "the audio engine failed"}` };
+  // a new call (Start after End): the kernel's status is still the last call's until it answers
+  if (s.acked === false && (s.engineState === "starting" || s.engineState === "running")) ts = "connecting";
   if (ts === "error") return { state: "error", text: `Error: ${s.traitError || "the call failed"}` };
   let state = ts;
   if (s.engineState === "starting") state = "connecting";
@@ -58,6 +64,16 @@ export function viewStatus(s) {
 export function latencyText(ms, kind) {
   if (typeof ms !== "number" || !Number.isFinite(ms)) return "Last turn latency: —";
   return `Last turn latency: ${Math.round(ms)} ms${kind ? ` (${kind})` : ""}`;
+}
+
+/**
+ * The note after an interrupted agent line: what was heard, when the page reported it.
+ * @param {{heard?: string | null, heard_s?: number | null}} it a transcript entry with interrupted: true
+ */
+export function interruptedNote(it) {
+  const secs = typeof it.heard_s === "number" && Number.isFinite(it.heard_s) ? ` after ${it.heard_s.toFixed(1)} s` : "";
+  const heard = typeof it.heard === "string" ? `; heard: “${it.heard}${it.heard ? "…" : ""}”` : "";
+  return ` — interrupted${secs}${heard}`;
 }
 
 function h(tag, cls, text) {
@@ -100,7 +116,7 @@ export function renderView(model, el, engine) {
   el.append(root);
 
   const update = () => {
-    const st = viewStatus({ engineState: engine.state, engineError: engine.error, traitStatus: model.get("status"), traitError: model.get("error") });
+    const st = viewStatus({ engineState: engine.state, engineError: engine.error, traitStatus: model.get("status"), traitError: model.get("error"), acked: engine.callAcked });
     status.dataset.state = st.state;
     status.textContent = st.text;
     call.dataset.active = String(engine.active);
@@ -127,8 +143,10 @@ export function renderView(model, el, engine) {
     transcript.replaceChildren(
       ...items.slice(-200).map((it) => {
         const role = it && it.role === "agent" ? "agent" : "user";
-        const line = h("div", `vatel-line vatel-${role}${it && it.final === false ? " vatel-partial" : ""}`);
+        const cut = role === "agent" && it && it.interrupted === true;
+        const line = h("div", `vatel-line vatel-${role}${it && it.final === false ? " vatel-partial" : ""}${cut ? " vatel-interrupted" : ""}`);
         line.append(h("span", "vatel-who", role === "agent" ? "Agent:" : "You:"), String((it && it.text) || ""));
+        if (cut) line.append(h("span", "vatel-cut", interruptedNote(it)));
         return line;
       }),
     );

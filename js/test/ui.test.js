@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { viewStatus, latencyText, WIDGET_CSS } from "../src/ui.js";
+import { viewStatus, latencyText, interruptedNote, WIDGET_CSS } from "../src/ui.js";
 
 test("status line: local engine errors win, then the kernel's error, then the call state", () => {
   assert.deepEqual(viewStatus({ engineState: "error", engineError: "Mic denied.", traitStatus: "live" }), { state: "error", text: "Error: Mic denied." });
@@ -25,4 +25,16 @@ test("CSS is scoped to the widget and themed with --jp-* variables that have fal
   const vars = [...WIDGET_CSS.matchAll(/var\((--[\w-]+)(,?)/g)];
   assert.ok(vars.length > 10);
   for (const v of vars) assert.equal(v[2], ",", `${v[1]} has no fallback`);
+});
+
+test("Start after End: the last call's ended/error status is not shown until the kernel takes up the new call", () => {
+  assert.equal(viewStatus({ engineState: "running", traitStatus: "ended", acked: false }).state, "connecting");
+  assert.equal(viewStatus({ engineState: "starting", traitStatus: "error", traitError: "old", acked: false }).state, "connecting");
+  assert.equal(viewStatus({ engineState: "running", traitStatus: "live", acked: true }).state, "live");
+  assert.equal(viewStatus({ engineState: "running", traitStatus: "ended", acked: true }).state, "ended");
+});
+
+test("an interrupted agent line says so, with what was heard", () => {
+  assert.equal(interruptedNote({ heard: "one two", heard_s: 0.5 }), " — interrupted after 0.5 s; heard: “one two…”");
+  assert.equal(interruptedNote({}), " — interrupted");
 });
