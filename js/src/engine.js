@@ -348,6 +348,9 @@ export class AudioEngine {
         }
         return;
       case "end":
+        // the end of the previous call can arrive after the user pressed Start again: it is
+        // stale until the kernel has taken up this engine's call (status connecting/live)
+        if (this.active && !this.callAcked) return;
         void this.finish(false);
         return;
     }

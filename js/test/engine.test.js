@@ -114,3 +114,21 @@ test("the kernel setting status ended/error while the engine runs stops capture"
   assert.equal(eng.state, "ended");
   assert.deepEqual(model.sent.at(-1).msg, { kind: "status", state: "ended" });
 });
+
+test("Start after End: the last call's late `end` is ignored until the kernel takes up the new call", () => {
+  const model = fakeModel({ status: "ended" });
+  const eng = new AudioEngine(model, { global: {} });
+  let finished = 0;
+  eng.finish = async () => {
+    finished++;
+  };
+  eng.state = "running"; // the user pressed Start again; the kernel has not answered yet
+  eng.callAcked = false;
+  model.emit("msg:custom", { kind: "end", reason: "the call was ended from the page" }, []);
+  model.set("status", "ended"); // no change: the last call's status
+  assert.equal(finished, 0);
+  model.set("status", "connecting"); // the kernel took up the new call
+  assert.equal(eng.callAcked, true);
+  model.emit("msg:custom", { kind: "end", reason: "the agent ended the call" }, []);
+  assert.equal(finished, 1);
+});

@@ -31,6 +31,7 @@ def start_call(
     voice: str = "auto",
     widget_traits: dict[str, Any] | None = None,
     profile: str | None = None,
+    autostart: bool = True,
 ) -> tuple[VatelSession, Simulator, Any]:
     """(session, simulator, widget): the ``n``-th user turn is answered with ``replies[n]``
     (the last reply repeats). ``widget_traits``: extra trait values for the widget (e.g. jitter_ms).
@@ -53,8 +54,47 @@ def start_call(
     widget.mic_processing = False  # the fake mic must reach the simulator unaltered
     for key, value in (widget_traits or {}).items():
         setattr(widget, key, value)
-    widget.autostart = True
+    widget.autostart = autostart
     return session, sim, widget
+
+
+def _token(session: VatelSession, sim: Simulator) -> str | None:
+    """The session token the call used (the one secret besides the API key the session scrubs)."""
+    tokens = [s for s in session._settings.secrets if s and s != sim.api_key]
+    return tokens[-1] if tokens else None
+
+
+async def finish_calls(
+    session: VatelSession, sim: Simulator, result: str, *, calls: int, timeout_s: float
+) -> None:
+    """Wait until ``calls`` calls have been made and ended from the page (Start … End, twice),
+    then write ``result`` (JSON): ``session.calls``, ``turns()``, per-call event time ranges."""
+    deadline = time.monotonic() + timeout_s
+    timed_out = False
+    while not (len(session.recording) >= calls and session.status in ("ended", "error")):
+        if time.monotonic() > deadline:
+            timed_out = True
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # late page reports (status ended) land in the last call
+    ev = session.events
+    out: dict[str, Any] = {
+        "timed_out": timed_out,
+        "calls": _rows(session.calls),
+        "turns": _rows(session.turns()),
+        "t_range": {str(c): [float(g["t"].min()), float(g["t"].max())] for c, g in ev.groupby("call")},
+        "types": {
+            str(c): sorted({f"{s}/{t}" for s, t in zip(g["source"], g["type"])})
+            for c, g in ev.groupby("call")
+        },
+        "summary_turns": float(session.summary().loc["turns", "value"]),
+        "repr_html": session._repr_html_(),
+    }
+    tmp = Path(result + ".tmp")
+    tmp.write_text(json.dumps(out, default=str))
+    tmp.replace(result)
+    sim.close()
+    print("calls done:", len(session.recording), session.status)
 
 
 def _rows(df: Any) -> list[dict[str, Any]]:
@@ -103,7 +143,7 @@ async def finish_call(
         "error": session.error,
         "session_id": session_id,
         "t0": session.log.t0,
-        "secrets": {"api_key": sim.api_key, "token": getattr(session, "_token", None)},
+        "secrets": {"api_key": sim.api_key, "token": _token(session, sim)},
         "kernel_traits": {
             name: getattr(widget, name)
             for name in widget.class_trait_names(sync=True)

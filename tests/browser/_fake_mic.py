@@ -134,6 +134,12 @@ def conversation_script() -> Script:
     return script
 
 
+def repeating_script() -> Script:
+    """One short utterance, then 4.5 s of silence: wherever a call starts in the loop, it hears the
+    utterance within ≈6 s and has time to be answered (for Start … End, Start … End)."""
+    return _assemble([("Hello there how are you today", 1.0)], tail_s=4.5)
+
+
 def plumbing_script() -> Script:
     """For the plumbing check: 1 s silence, 1 s of voiced syllables, 1 s silence, 0.6 s, then 4 s tail."""
     return _assemble([("one two three", 1.0), ("nine more", 1.0)], tail_s=4.0)

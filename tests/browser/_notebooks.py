@@ -10,7 +10,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["conversation_notebook", "probe_notebook", "write_notebook"]
+__all__ = ["calls_notebook", "conversation_notebook", "probe_notebook", "write_notebook"]
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,5 +87,22 @@ def conversation_notebook(
             "w",
             f"await finish_call(session, sim, w, {str(result)!r}, replies_expected={expected}, "
             f"timeout_s={timeout_s})",
+        ],
+    )
+
+
+def calls_notebook(
+    path: Path, result: Path, script: list[str], replies: list[str], *, calls: int, timeout_s: float
+) -> Path:
+    """One session, one widget that does not start on its own: the test clicks Start … End
+    ``calls`` times; the second cell waits for that and writes ``result``."""
+    return write_notebook(
+        path,
+        [
+            f"import sys\nsys.path.insert(0, {str(HERE)!r})\n"
+            "from _conversation_kernel import start_call, finish_calls\n"
+            f"session, sim, w = start_call({script!r}, {replies!r}, autostart=False)\n"
+            "w",
+            f"await finish_calls(session, sim, {str(result)!r}, calls={calls}, timeout_s={timeout_s})",
         ],
     )

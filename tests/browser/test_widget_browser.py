@@ -63,7 +63,7 @@ EXPECTED_EVENTS = {
     ("browser", "playback-flushed"),
 }
 EVENT_COLUMNS = [
-    "t", "wall", "source", "type", "turn_id", "text", "is_final", "tool_call_id", "tool_name",
+    "call", "t", "wall", "source", "type", "turn_id", "text", "is_final", "tool_call_id", "tool_name",
     "seq", "samples", "t_browser", "t_mapped", "clock", "detail",
 ]  # fmt: skip
 EDGE = 5 * FRAME  # 50 ms: VAD grid + soft utterance edges
