@@ -84,7 +84,7 @@ async def finish_calls(
         "turns": _rows(session.turns()),
         "t_range": {str(c): [float(g["t"].min()), float(g["t"].max())] for c, g in ev.groupby("call")},
         "types": {
-            str(c): sorted({f"{s}/{t}" for s, t in zip(g["source"], g["type"])})
+            str(c): sorted({f"{s}/{t}" for s, t in zip(g["source"], g["type"], strict=True)})
             for c, g in ev.groupby("call")
         },
         "summary_turns": float(session.summary().loc["turns", "value"]),
