@@ -18,7 +18,11 @@ import pytest
 from vatel_nb.cli._outputs import REPORT_FILES
 from vatel_nb.simulator import DEMO_AGENT_ID
 
-SESSION_FILES = ("meta.json", "events.jsonl", "user.wav", "agent.wav", "clock.jsonl")
+# the session's calls apart: calls.json and one folder per call (a scripted call is one call)
+SESSION_FILES = (
+    "calls.json",
+    *(f"call-1/{n}" for n in ("meta.json", "events.jsonl", "user.wav", "agent.wav", "clock.jsonl")),
+)
 REPO = Path(__file__).resolve().parents[1]
 VATEL_NB = str(Path(sys.executable).parent / "vatel-nb")  # the installed entry point
 
@@ -110,7 +114,7 @@ def test_call_against_a_simulator_process(simulator_process, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     # (the subprocess simulator recognizes speech with pocketsphinx: segments may split, not merge)
     assert summary["turns"]["value"] >= 2 and summary["responded"]["value"] >= 1
-    meta = json.loads((out / "meta.json").read_text())
+    meta = json.loads((out / "call-1" / "meta.json").read_text())
     assert meta["meta"]["frontend"]["kind"] == "headless scripted caller"
     # a wrong key: one sentence, exit ≠ 0, nothing written
     bad = tmp_path / "bad"

@@ -1,8 +1,9 @@
 """What `vatel-nb call`, `demo --headless` and `report` write and print, and how they fail.
 
-A **session folder** is what :func:`vatel_nb.log.save_session` writes (``meta.json``,
-``events.jsonl``, ``user.wav``, ``agent.wav``, indexes, ``clock.jsonl``) plus the report files
-:func:`write_report` adds next to it:
+A **session folder** is what ``VatelSession.save`` and its autosave write — ``calls.json`` and a
+``call-N/`` folder per call, each what :func:`vatel_nb.log.save_session` writes (``meta.json``,
+``events.jsonl``, ``user.wav``, ``agent.wav``, indexes, ``clock.jsonl``); a single-call folder
+(``meta.json`` at its root) is read too — plus the report files :func:`write_report` adds:
 
 ``recording.wav``     stereo PCM16 24 kHz: user left, agent right (as played, or modelled)
 ``summary.json``      ``{metric: {n, p50, p90, p95, min, max, mean, value, unit}}`` (NaN → null)

@@ -13,6 +13,7 @@ Only the client layer (``vatel_nb.client``) talks to the server; this module jus
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import threading
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from .._errors import ConfigurationError
 from ..client._config import ENV_AGENT_ID, ENV_API_KEY, ENV_BASE_URL, resolve_base_url
 
-__all__ = ["Backend", "resolve_backend", "shared_simulator"]
+__all__ = ["Backend", "ensure_backend", "resolve_backend", "shared_simulator"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +94,19 @@ def resolve_backend(agent_id: str | None, api_key: str | None, base_url: str | N
             "(list your agents with vatel_nb.Vatel().agents.list())"
         )
     return Backend(url, key, agent, False, urlsplit(url).hostname or url)
+
+
+async def ensure_backend(
+    current: Backend | None, args: tuple[str | None, str | None, str | None], *, verbose: bool
+) -> Backend:
+    """``current``, or the backend for ``args`` (agent_id, api_key, base_url) resolved off the
+    loop (starting the shared simulator blocks); says so once when it is the simulator."""
+    if current is not None:
+        return current
+    backend = await asyncio.get_running_loop().run_in_executor(None, resolve_backend, *args)
+    if verbose and backend.simulator:
+        print(
+            f"vatel_nb: no VATEL_API_KEY / VATEL_BASE_URL set: using the embedded simulator "
+            f"at {backend.base_url} and its demo agent"
+        )
+    return backend

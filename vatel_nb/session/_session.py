@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -32,8 +31,9 @@ from .._errors import ConfigurationError
 from ..client._config import resolve_api_key
 from ..log import EventLog, Recording
 from ..log._recording import CallEntry, call_folder, write_calls_index
-from ._backend import Backend, resolve_backend, wants_simulator
-from ._bridge import Frontend, Inbox, Incoming, Outbox
+from ._backend import Backend, ensure_backend, resolve_backend, wants_simulator
+from ._bridge import Frontend
+from ._link import FrontendLink, card_html, card_text
 from ._runner import CallRunner, CallSettings
 from ._sync import run_sync
 from ._tools import ToolRegistry
@@ -123,11 +123,9 @@ class VatelSession:
             "agent_name": "",
             "backend": label,
         }
-        #: What the front-end said in its last ``ready`` (sample rates, latencies, user agent).
-        self.frontend_info: dict[str, Any] = {}
-        self._inbox = Inbox(mic_capacity=inbox_frames)
-        self._inbox_drops_logged = 0
-        self._outbox = Outbox()
+        self._link = FrontendLink(
+            inbox_frames=inbox_frames, route=self._route, start=self._start_from_page, live_log=self._live_log
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._widget: Any = None
         # envelopes before the first call go to an idle core over the idle log (a page error
@@ -147,7 +145,7 @@ class VatelSession:
     def _bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._loop is None:
             self._loop = loop
-            self._inbox.bind(loop, self._consume)
+            self._link.bind(loop)
         elif self._loop is not loop:
             raise RuntimeError(
                 "this VatelSession belongs to another event loop; create and use a session on one loop "
@@ -186,33 +184,23 @@ class VatelSession:
             to_page=self._to_frontend,
             on_state=self._on_call_state,
             muted=self._state["muted"],
-            frontend_info=self.frontend_info if self._outbox.ready else None,
+            frontend_info=self._link.frontend_info if self._link.ready else None,
             autosave=call_folder(self._autosave, self._entry.call) if self._autosave else None,
         )
-        self._write_calls_index()
         runner.begin()
         self._start_task = loop.create_task(self._run_start(runner), name="vatel-session-start")
         self._start_task.add_done_callback(_retrieve)
         return self._start_task
 
     async def _run_start(self, runner: CallRunner) -> None:
-        backend = self._backend
-        if backend is None:
-            try:
-                loop = asyncio.get_running_loop()
-                backend = await loop.run_in_executor(None, resolve_backend, *self._args)
-            except Exception as e:
-                await runner.fail(e)
-                raise
-            self._backend = backend
-            if self._verbose:
-                print(
-                    f"vatel_nb: no VATEL_API_KEY / VATEL_BASE_URL set: using the embedded simulator "
-                    f"at {backend.base_url} and its demo agent"
-                )
-        if backend.api_key:
-            self._settings.secrets.add(backend.api_key)
-        await runner.start(backend)
+        try:
+            self._backend = await ensure_backend(self._backend, self._args, verbose=self._verbose)
+        except Exception as e:
+            await runner.fail(e)
+            raise
+        if self._backend.api_key:
+            self._settings.secrets.add(self._backend.api_key)
+        await runner.start(self._backend)
 
     async def end(self, reason: str = "the call was ended from the notebook") -> None:
         """End the current call cleanly (closes the socket, logs ``local/closed``, tells the
@@ -338,15 +326,12 @@ class VatelSession:
             if isinstance(value, str):
                 changed[key] = value = self._settings.scrub(value)
             self._state[key] = value
-        update = getattr(self._outbox.frontend, "update_state", None)
-        if changed and update is not None:
-            try:
-                update(changed)
-            except Exception as e:  # a closed widget must not break the call
-                self.log.append("local", "error", text=f"could not update the front-end: {e}")
+        self._link.update_state(changed, self.log)
 
     def _write_calls_index(self) -> None:
-        if self._autosave:
+        """Autosave's ``calls.json``, once a call's folder exists (a call that never connected
+        writes nothing)."""
+        if self._autosave and any(call_folder(self._autosave, e.call).exists() for e in self.recording):
             try:
                 write_calls_index(self._autosave, self.recording.entries)
             except OSError as e:
@@ -373,56 +358,38 @@ class VatelSession:
             self._widget = VatelWidget(self)
         return self._widget
 
+    @property
+    def frontend_info(self) -> dict[str, Any]:
+        """What the front-end said in its last ``ready`` (sample rates, latencies, user agent)."""
+        return self._link.frontend_info
+
     def attach(self, frontend: Frontend) -> None:
         """Use ``frontend`` (replacing any other); nothing is streamed to it before it sends ``ready``."""
-        self._outbox.frontend = frontend
-        self._outbox.ready = False
+        self._link.attach(frontend)
 
     def handle_frontend(self, envelope: dict[str, Any], buffers: list[Any] | tuple[Any, ...] = ()) -> bool:
         """Take one page → kernel envelope (+ buffers) from any thread; returns at once.
 
         The work happens on the session's loop. Returns False if a ``mic`` frame was dropped
         because the hand-off queue is full (counted; logged as ``local/dropped``)."""
-        return self._inbox.put(envelope, list(buffers))
+        return self._link.put(envelope, list(buffers))
 
     def _to_frontend(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        try:
-            dropped = self._outbox.send(envelope, buffers)
-        except Exception as e:  # e.g. the widget's comm is closed: the call goes on, recorded
-            self.log.append(
-                "local", "error", text=f"could not send {envelope.get('kind')!r} to the front-end: {e}"
-            )
-            return
-        if dropped is not None:
-            self.log.append(
-                "local",
-                "dropped",
-                text="frontend-outbox",
-                turn_id=dropped.get("turn_id"),
-                seq=dropped.get("seq"),
-            )
+        self._link.send(envelope, buffers, self.log)
 
-    def _consume(self, batch: list[Incoming]) -> None:
-        """Envelopes from the inbox, on the loop: session-level ones here, the rest to the call."""
-        runner = self._runner if self._in_call() else None
-        lost = self._inbox.mic_dropped - self._inbox_drops_logged
-        if lost > 0 and runner is not None:
-            self._inbox_drops_logged += lost
-            runner.log.append("local", "dropped", text="mic-inbox", detail={"frames": lost})
-        for envelope, buffers, t_abs in batch:
-            kind = envelope.get("kind") if isinstance(envelope, dict) else None
-            if kind == "ready":
-                self.frontend_info = {k: v for k, v in envelope.items() if k != "kind"}
-                self._outbox.mark_ready()
-            elif kind == "control" and envelope.get("action") == "start":
-                if not self._in_call():
-                    self.start_soon()
-                    runner = self._runner
-                continue
-            # between calls: the last call's finished core records late reports (playback,
-            # status) and ignores mic frames; before any call, the idle core does
-            target = runner or self._runner or self._idle
-            target.handle(envelope, buffers, t_abs - target.log.t0)
+    def _live_log(self) -> EventLog | None:
+        return self._runner.log if self._in_call() and self._runner is not None else None
+
+    def _start_from_page(self) -> None:
+        if not self._in_call():
+            self.start_soon()
+
+    def _route(self, envelope: dict[str, Any], buffers: list[Any], t_abs: float) -> None:
+        """A page envelope to the call it belongs to: the call in progress; between calls, the
+        last call's finished core (late playback/status reports; mic frames ignored); before
+        any call, the idle core over the idle log."""
+        target = self._runner or self._idle
+        target.handle(envelope, buffers, t_abs - target.log.t0)
 
     # ------------------------------------------------------------------ calls and analysis
 
@@ -460,48 +427,25 @@ class VatelSession:
     def stats(self) -> dict[str, Any]:
         """Counters of the current call: frames sent/dropped per queue, envelopes sent, queue
         high-water marks."""
-        r = self._runner
-        return {
-            "mic_sent": r.core.frames_sent if r else 0,
-            "dropped": {
-                "inbox": self._inbox.mic_dropped,
-                "inbox_other": self._inbox.other_dropped,
-                "mic_queue": r.mic_dropped if r else 0,
-                "outbox": self._outbox.dropped,
-                "interrupted_chunks": r.core.late_chunks if r else 0,
-            },
-            "inbox_high_water": self._inbox.high_water,
-            "mic_queue_high_water": r.mic_high_water if r else 0,
-            "mic_queue_capacity": self._settings.mic_capacity,
-            "inbox_capacity": self._inbox.mic_capacity,
-            "envelopes_sent": self._outbox.sent,
-        }
+        return self._link.stats(self._runner, self._settings.mic_capacity)
 
     # ------------------------------------------------------------------ display
 
-    def _card(self) -> dict[str, str]:
-        name = self._state["agent_name"] or (self._backend.agent_id if self._backend else "demo agent")
-        n = len(self.recording)
-        return {"agent": name, "backend": self.backend, "calls": str(n), "status": self.status}
-
     def __repr__(self) -> str:
-        c = self._card()
-        return (
-            f"VatelSession(agent={c['agent']!r}, backend={c['backend']!r}, "
-            f"calls={c['calls']}, status={c['status']!r})"
-        )
+        return card_text(self._card())
 
     def _repr_html_(self) -> str:
         """A short card (agent, backend, calls so far); the live widget is ``session.widget()``."""
-        c = {k: html.escape(v) for k, v in self._card().items()}
-        return (
-            "<div style='font-family:system-ui,sans-serif;border:1px solid #ccc;border-radius:6px;"
-            "padding:6px 10px;display:inline-block'>"
-            f"<b>VatelSession</b> · agent {c['agent']} · backend {c['backend']} · "
-            f"{c['calls']} call(s) · status {c['status']}<br>"
-            "<span style='color:#666'>display <code>session.widget()</code> to talk; "
-            "<code>session.calls</code>, <code>session.turns()</code> to analyse</span></div>"
-        )
+        return card_html(self._card())
+
+    def _card(self) -> dict[str, str]:
+        name = self._state["agent_name"] or (self._backend.agent_id if self._backend else "demo agent")
+        return {
+            "agent": name,
+            "backend": self.backend,
+            "calls": str(len(self.recording)),
+            "status": self.status,
+        }
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:
