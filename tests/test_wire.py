@@ -143,7 +143,7 @@ print(json.dumps({{
     "first_values": [int({s}.log.user_audio.chunk(i)[0]) for i in range(len({s}.log.user_audio))],
     "clock_samples": len({s}.log.clock),
     "clock_rows": int((({s}.events.source == "browser") & ({s}.events.type == "clock-sync")).sum()),
-    "secrets": [{s}._backend.api_key, {s}._token],
+    "secrets": [{s}._backend.api_key, *sorted(x for x in {s}._settings.secrets if x != {s}._backend.api_key)],
 }}))
 """
 

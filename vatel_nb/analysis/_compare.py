@@ -8,22 +8,37 @@ from typing import Any
 
 import pandas as pd
 
-from ..log import EventLog, load_session
+from ..log import EventLog, Recording, load_session
 from ._summary import summary
 from ._turns import turns
 
 __all__ = ["compare_sessions"]
 
 
-def _as_log(item: Any) -> EventLog:
+def _as_log(item: Any) -> EventLog | Recording:
+    """One call's log, or the calls of a session / multi-call folder (a :class:`Recording`)."""
     if isinstance(item, (str, os.PathLike)):
         return load_session(item)
-    log = item if isinstance(item, EventLog) else getattr(item, "log", None)
+    if isinstance(item, (EventLog, Recording)):
+        return item
+    rec = getattr(item, "recording", None)
+    if isinstance(rec, Recording) and len(rec):
+        return rec
+    log = getattr(item, "log", None)
     if not isinstance(log, EventLog):
         raise TypeError(
-            f"compare_sessions takes session folders, EventLogs or sessions; got {type(item).__name__}"
+            "compare_sessions takes session folders, EventLogs, Recordings or sessions; "
+            f"got {type(item).__name__}"
         )
     return log
+
+
+def _frames(log: EventLog | Recording, turns_kwargs: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(events, turns) of one call, or of every call of a recording (``call`` column)."""
+    if isinstance(log, Recording):
+        return log.events(), turns(log, **turns_kwargs)
+    ev = log.frame()
+    return ev, turns(ev, user_audio=log.user_audio, agent_audio=log.agent_audio, **turns_kwargs)
 
 
 def compare_sessions(
@@ -34,6 +49,7 @@ def compare_sessions(
     **turns_kwargs: Any,
 ) -> pd.DataFrame:
     """Compare calls: ``sessions`` are saved folders (paths), loaded/live EventLogs, or sessions.
+    A session or a folder of several calls counts as one item: all its calls pooled.
 
     ``what="summary"`` (default): one row per metric, columns ``(label, stat)`` — each call's
     :func:`summary` side by side — plus ``("unit", "")``. ``what="turns"``: every call's
@@ -50,15 +66,15 @@ def compare_sessions(
             if isinstance(s, (str, os.PathLike)):
                 labels.append(os.path.basename(os.path.normpath(s)))
             else:
-                labels.append(str(log.meta.get("session_id") or f"call {i}"))
+                meta = log.log().meta if isinstance(log, Recording) else log.meta
+                labels.append(str(meta.get("session_id") or f"call {i}"))
     if len(labels) != len(logs):
         raise ValueError(f"got {len(labels)} labels for {len(logs)} sessions")
     if len(set(labels)) != len(labels):
         raise ValueError(f"labels must be unique, got {list(labels)}")
     parts = []
     for label, log in zip(labels, logs, strict=True):
-        ev = log.frame()
-        td = turns(ev, user_audio=log.user_audio, agent_audio=log.agent_audio, **turns_kwargs)
+        ev, td = _frames(log, turns_kwargs)
         if what == "turns":
             parts.append(td.assign(session=label))
         else:
