@@ -9,10 +9,10 @@ import numpy as np
 
 from ._columns import FLOAT_COLUMNS
 from ._frames import SAMPLE_RATE
-from ._latency import server_e2e_ms, v2v_ms
+from ._latency import heard_text, server_e2e_ms, v2v_ms
 from ._vad import leading_silence_samples
 
-__all__ = ["latencies", "ms", "response_row"]
+__all__ = ["latencies", "ms", "respond", "response_row"]
 
 _NAN = math.nan
 
@@ -119,3 +119,52 @@ def latencies(
     row["text_ms"] = ms(row["t_transcript"], row["t_first_text"])
     row["voice_ms"] = ms(row["t_first_text"], row["t_first_audio"])
     row["playout_ms"] = ms(row["t_first_audio"], row["t_played"])
+
+
+def respond(row: dict, u: dict, nxt: dict | None, group: list, hang: float, cvad: tuple, heard: dict) -> None:
+    """Latencies of a user turn's response, true under overlap; marks a talk-over.
+
+    The response is heard from its first audio. When that came before the user's real end of
+    speech (``speech_stopped`` − ``stop_secs``) the agent began while the user was speaking: its
+    latencies run from the last server VAD segment of the turn that ended before it (NaN if none
+    did). When it came while the *next* user turn was being spoken (the reply to this turn
+    arrived late, over the user's next words), the latencies are this turn's own. Either way the
+    outcome is ``talked-over`` and ``overlap_ms`` is how long both spoke at once. A latency that
+    would be negative is a talk-over too (the definitions in ``_latency`` return NaN for it)."""
+    _cv_s, cv_e, cv_eb = cvad
+    if not group:
+        latencies(row, hang)
+        return
+    began = row["t_first_audio"]
+    u_end = u["end"] - hang if not math.isnan(u["end"]) else math.inf  # the user's real end of speech
+    over_user: tuple[float, float] | None = None  # the user speech the agent talked over
+    if began < u_end:
+        prior = [e for _s, e in u["segs"] if not math.isnan(e) and e - hang <= began]
+        end = max(prior) if prior else _NAN
+        vb = _NAN
+        if prior and len(cv_e):
+            m = np.flatnonzero(cv_e <= end)
+            vb = float(cv_eb[m[np.argmax(cv_e[m])]]) if len(m) else _NAN
+        latencies(row, hang, user_end=end, vad_end_browser=vb)
+        over_user = (began, u_end)
+    else:
+        latencies(row, hang)
+        n_start = nxt["start"] if nxt is not None and not math.isnan(nxt["start"]) else _NAN
+        if nxt is not None and not math.isnan(n_start):
+            n_end = nxt["end"] - hang if not math.isnan(nxt["end"]) else math.inf
+            if n_start <= began < n_end:  # the user was already speaking (else: a user barge-in)
+                over_user = (began, n_end)
+        raw_v2v = row["t_played_browser"] - row["vad_end_browser"]
+        if over_user is None and raw_v2v < 0:  # heard before the user's last voiced sample
+            over_user = (began, began - raw_v2v / 1000.0)
+    if row["interrupted"] and row["turn_id"] in heard:
+        row["heard_ms"] = heard[row["turn_id"]] / SAMPLE_RATE * 1000.0
+        if row["agent_samples"]:
+            row["heard_text"] = heard_text(row["agent_text"], heard[row["turn_id"]] / row["agent_samples"])
+    if over_user is not None and row["agent_samples"]:
+        onset = row["t_played"] if not math.isnan(row["t_played"]) else row["t_first_audio"]
+        lo, hi = max(onset, over_user[0]), over_user[1]
+        if not math.isnan(row["agent_end"]):
+            hi = min(hi, row["agent_end"])
+        row["overlap_ms"] = max(0.0, ms(lo, hi)) if math.isfinite(hi) else _NAN
+        row["outcome"] = "talked-over"

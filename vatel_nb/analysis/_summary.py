@@ -118,10 +118,12 @@ def summary(
     *,
     long_silence_s: float = 3.0,
 ) -> pd.DataFrame:
-    """Latency percentiles and turn-taking measures of one call (index: metric). See the module doc.
+    """Latency percentiles and turn-taking measures of one call or several (index: metric). With a
+    ``call`` column, speech and floor transfers are measured within each call and summed.
 
     Rows: every latency column of :func:`turns` (ms), ``fto_ms`` (signed floor-transfer offsets),
-    then scalar measures in ``value``: turns, responded, interrupted, silent (= unanswered turns),
+    ``overlap_ms`` (talked-over turns), then scalar measures in ``value``: turns, responded,
+    interrupted, talked_over, cut_off, silent (= unanswered turns),
     agent_initiated, interruptions_by_user, interruptions_by_agent (agent onset while the user
     speaks), gaps, overlaps, long_silences (gaps > ``long_silence_s``), user_speech_s,
     agent_speech_s, talk_ratio (user / agent speech), overlap_ratio (overlapped / total speech),

@@ -10,13 +10,21 @@ How events are grouped (``speech_started``/``speech_stopped`` carry no turn id, 
    ``interruption`` the turn that was playing (``detail.interrupted_turn_id``, else the turn of the
    last audio received) gets its later chunks marked *dropped*: they count nowhere but
    ``dropped_samples``.
-3. **User turns**: consecutive segments are merged when no agent unit started between them and
-   the next ``speech_started`` came within ``merge_gap_s`` of the previous ``speech_stopped``.
-4. Each agent unit belongs to the last user turn that started before it. The first unit is the
+3. **User turns**: consecutive segments are merged when no agent unit started between the first's
+   ``speech_stopped`` and the end of the next (an agent that began replying before the user's
+   next words were over answers the words before them), and the next ``speech_started`` came
+   within ``merge_gap_s`` of the previous ``speech_stopped``.
+4. Each agent unit belongs to the last user turn that started before it — unless its audio began
+   while that turn was still being spoken and the turn before has no response yet: then it
+   answers the turn before (and talked over the user). The first unit is the
    response; later units of the same user turn continue it when a ``tool_call`` came in between or
    they start within ``continuation_s`` of the previous unit's estimated end; otherwise, like any
    unit before the first user turn, they become an **agent-initiated** row (the greeting is one).
-5. Transcripts and tool calls go to the last user turn that started before they arrived.
+5. Transcripts and tool calls go to the user turn whose response carries their ``turn_id`` when
+   there is one, else to the last user turn that started before they arrived.
+
+Several calls (a session, a :class:`~vatel_nb.log.Recording`, an events frame with a ``call``
+column): each call is analysed on its own clock and the rows are concatenated; ``call=`` picks one.
 
 Client VAD (``user_audio`` given): :func:`speech_segments` over the captured mic PCM; each sample's
 time is its chunk's browser capture time (``t_browser`` + offset, mapped to kernel s with the
@@ -26,9 +34,12 @@ Columns (times ``t_*``/``user_*``/``vad_*``/``agent_end`` in kernel s since t0 u
 *browser ms*; latencies in ms):
 
 =====================  ==========================================================================
-turn                   0-based row number in time order
-outcome                responded | interrupted (its reply was cut by the user) | silent (no agent
-                       audio) | agent-initiated
+call                   the call's id (1, 2, … in a session; 1 for a lone log)
+turn                   0-based row number in time order, within the call
+outcome                responded | interrupted (its reply was cut by the user) | talked-over (the
+                       agent's reply began while the user was speaking) | cut-off (the user was
+                       still speaking when the call ended) | silent (no agent audio) |
+                       agent-initiated
 user_turn_id           ``turn_id`` of the user's final transcript, when the server sent one
 turn_id                turn id of the first agent unit of the response; ``agent_turn_ids`` all
 n_segments             server VAD segments merged into the user turn
@@ -45,11 +56,15 @@ agent_end              agent audio end: browser ``playback-stopped``/``-flushed`
                        ``agent_end_browser`` the page's stop/flush time raw (browser ms)
 agent_samples          non-dropped agent samples; ``dropped_samples`` late ones after interruption
 interrupted            the response was cut by an ``interruption`` at ``t_interruption``
+heard_ms, heard_text   of an interrupted response: audio the page played before the flush (ms)
+                       and the words of ``agent_text`` in proportion to it (an estimate)
 barge_in               this user turn started while the previous response was still playing
 n_tool_calls           tool calls during the turn; ``tool_names`` comma-separated
 v2v_ms                 heard voice-to-voice, browser clock only: ``t_played_browser − vad_end_browser
                        + leading_silence_ms`` (playback-started includes output latency)
 server_e2e_ms          ``t_first_audio − (user_end − stop_secs)`` (stop_secs 0 when unknown)
+                       (both never negative: see ``_latency``; for talked-over turns they run from
+                       the end of the speech the reply answers)
 eou_ms                 ``user_end − vad_end`` (end-of-utterance delay, hangover + network)
 transcription_ms       ``t_transcript − user_end``
 text_ms                ``t_first_text − t_transcript`` (TTFT proxy)
@@ -63,6 +78,7 @@ time_to_yield_ms       barge-in turns: user onset (``vad_start`` else ``user_sta
                        clock alone (``agent_end_browser − vad_start_browser``) when both are known
 greeting_ms            first agent-initiated row before any user turn: ``session_started`` →
                        first agent audio played (``t_played``, else received)
+overlap_ms             talked-over turns: how long the agent and the user spoke at once
 =====================  ==========================================================================
 """
 
@@ -75,9 +91,8 @@ import numpy as np
 import pandas as pd
 
 from ._columns import FLOAT_COLUMNS, OUTCOMES, TURN_COLUMNS
-from ._frames import SAMPLE_RATE, audio_from, browser_to_kernel, resolve, stop_secs_from, subset
-from ._latency import heard_text
-from ._response import latencies, ms, response_row
+from ._frames import audio_from, browser_to_kernel, resolve, stop_secs_from, subset
+from ._response import latencies, ms, respond, response_row
 from ._units import agent_units, assign, client_vad, playback, server_segments
 from ._vad import VadSettings
 
@@ -271,7 +286,7 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
                 j = m[np.argmax(cv_e[m])]
                 row["vad_end"], row["vad_end_browser"] = float(cv_e[j]), float(cv_eb[j])
         nxt = user_turns[k + 1] if k + 1 < len(user_turns) else None
-        _respond(row, u, nxt, responses.get(k, []), hang, (cv_s, cv_e, cv_eb), heard)
+        respond(row, u, nxt, responses.get(k, []), hang, (cv_s, cv_e, cv_eb), heard)
         if not row["agent_samples"]:
             # still speaking when the call ended (no speech_stopped came): cut off, not unanswered
             row["outcome"] = "cut-off" if math.isnan(u["end"]) else "silent"
@@ -300,57 +315,6 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
             row["greeting_ms"] = ms(t_session, heard)
         rows.append(row)
     return _frame(rows, stop_secs, call)
-
-
-def _respond(
-    row: dict, u: dict, nxt: dict | None, group: list, hang: float, cvad: tuple, heard: dict
-) -> None:
-    """Latencies of a user turn's response, true under overlap; marks a talk-over.
-
-    The response is heard from its first audio. When that came before the user's real end of
-    speech (``speech_stopped`` − ``stop_secs``) the agent began while the user was speaking: its
-    latencies run from the last server VAD segment of the turn that ended before it (NaN if none
-    did). When it came while the *next* user turn was being spoken (the reply to this turn
-    arrived late, over the user's next words), the latencies are this turn's own. Either way the
-    outcome is ``talked-over`` and ``overlap_ms`` is how long both spoke at once. A latency that
-    would be negative is a talk-over too (the definitions in ``_latency`` return NaN for it)."""
-    _cv_s, cv_e, cv_eb = cvad
-    if not group:
-        latencies(row, hang)
-        return
-    began = row["t_first_audio"]
-    u_end = u["end"] - hang if not math.isnan(u["end"]) else math.inf  # the user's real end of speech
-    over_user: tuple[float, float] | None = None  # the user speech the agent talked over
-    if began < u_end:
-        prior = [e for _s, e in u["segs"] if not math.isnan(e) and e - hang <= began]
-        end = max(prior) if prior else _NAN
-        vb = _NAN
-        if prior and len(cv_e):
-            m = np.flatnonzero(cv_e <= end)
-            vb = float(cv_eb[m[np.argmax(cv_e[m])]]) if len(m) else _NAN
-        latencies(row, hang, user_end=end, vad_end_browser=vb)
-        over_user = (began, u_end)
-    else:
-        latencies(row, hang)
-        n_start = nxt["start"] if nxt is not None and not math.isnan(nxt["start"]) else _NAN
-        if nxt is not None and not math.isnan(n_start):
-            n_end = nxt["end"] - hang if not math.isnan(nxt["end"]) else math.inf
-            if n_start <= began < n_end:  # the user was already speaking (else: a user barge-in)
-                over_user = (began, n_end)
-        raw_v2v = row["t_played_browser"] - row["vad_end_browser"]
-        if over_user is None and raw_v2v < 0:  # heard before the user's last voiced sample
-            over_user = (began, began - raw_v2v / 1000.0)
-    if row["interrupted"] and row["turn_id"] in heard:
-        row["heard_ms"] = heard[row["turn_id"]] / SAMPLE_RATE * 1000.0
-        if row["agent_samples"]:
-            row["heard_text"] = heard_text(row["agent_text"], heard[row["turn_id"]] / row["agent_samples"])
-    if over_user is not None and row["agent_samples"]:
-        onset = row["t_played"] if not math.isnan(row["t_played"]) else row["t_first_audio"]
-        lo, hi = max(onset, over_user[0]), over_user[1]
-        if not math.isnan(row["agent_end"]):
-            hi = min(hi, row["agent_end"])
-        row["overlap_ms"] = max(0.0, ms(lo, hi)) if math.isfinite(hi) else _NAN
-        row["outcome"] = "talked-over"
 
 
 def _merge(segs: list[tuple[float, float]], units: pd.DataFrame, merge_gap_s: float) -> list[dict]:
