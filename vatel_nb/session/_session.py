@@ -29,12 +29,12 @@ import pandas as pd
 from .. import envelope as env
 from .._errors import ConfigurationError
 from ..client._config import resolve_api_key
-from ..log import EventLog, Recording
-from ..log._recording import CallEntry, call_folder, write_calls_index
-from ._backend import Backend, ensure_backend, resolve_backend, wants_simulator
+from ..log import EventLog
+from ._backend import Backend, resolve_backend, wants_simulator
 from ._bridge import Frontend
+from ._calls import Calls, retrieve_exception
 from ._link import FrontendLink, card_html, card_text
-from ._runner import CallRunner, CallSettings
+from ._runner import CallSettings
 from ._sync import run_sync
 from ._tools import ToolRegistry
 
@@ -90,14 +90,13 @@ class VatelSession:
         verbose: bool = True,
     ) -> None:
         simulated = wants_simulator(api_key, base_url)
-        self._backend: Backend | None = None
-        self._args = (agent_id, api_key, base_url)
+        backend: Backend | None = None
         if not simulated:
-            self._backend = resolve_backend(agent_id, api_key, base_url)
-            resolve_api_key(self._backend.api_key)  # a clear error now rather than at start
+            backend = resolve_backend(agent_id, api_key, base_url)
+            resolve_api_key(backend.api_key)  # a clear error now rather than at start
         elif agent_id is not None and not isinstance(agent_id, str):
             raise ConfigurationError(f"agent_id must be a string (an agent UUID), got {agent_id!r}")
-        label = "simulator" if simulated else (self._backend.label if self._backend else "")
+        label = "simulator" if simulated else (backend.label if backend else "")
         self._settings = CallSettings(
             token_options={"first_message": first_message, "prompt": prompt, "version_id": version_id},
             backend_label=label,
@@ -105,14 +104,22 @@ class VatelSession:
             mic_capacity=int(mic_queue_frames),
             ping_interval_s=float(ping_interval_s),
         )
-        if self._backend is not None and self._backend.api_key:
-            self._settings.secrets.add(self._backend.api_key)
-        self._autosave = autosave
-        self._verbose = verbose
-        self._first_log = log
-        self._idle_log = log if log is not None else EventLog()
-        self.recording = Recording()
+        if backend is not None and backend.api_key:
+            self._settings.secrets.add(backend.api_key)
         self.tools = ToolRegistry(tools)
+        self._calls = Calls(
+            self._settings,
+            self.tools,
+            backend=backend,
+            args=(agent_id, api_key, base_url),
+            verbose=verbose,
+            autosave=autosave,
+            log=log,
+            to_page=self._to_frontend,
+            on_state=self._set_state,
+        )
+        #: Every call so far, each with its own log (``session.calls`` is its table).
+        self.recording = self._calls.recording
         self._state: dict[str, Any] = {
             "status": "idle",
             "error": "",
@@ -124,19 +131,13 @@ class VatelSession:
             "backend": label,
         }
         self._link = FrontendLink(
-            inbox_frames=inbox_frames, route=self._route, start=self._start_from_page, live_log=self._live_log
+            inbox_frames=inbox_frames,
+            route=self._calls.route,
+            start=self._start_from_page,
+            live_log=self._calls.live_log,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._widget: Any = None
-        # envelopes before the first call go to an idle core over the idle log (a page error
-        # before any call is recorded and shown); after a call, to that call's finished core
-        self._idle = CallRunner(
-            self._idle_log, self._settings, self.tools, to_page=self._to_frontend, on_state=self._set_state
-        )
-        self._idle.core.finished = True
-        self._runner: CallRunner | None = None
-        self._entry: CallEntry | None = None
-        self._start_task: asyncio.Task[None] | None = None
         with contextlib.suppress(RuntimeError):
             self._bind_loop(asyncio.get_running_loop())
 
@@ -159,9 +160,6 @@ class VatelSession:
 
     # ------------------------------------------------------------------ lifecycle (public)
 
-    def _in_call(self) -> bool:
-        return self._runner is not None and not self._runner.finished
-
     async def start(self) -> None:
         """Start a call and return once it is live: fetch the agent, get a session token, open the
         socket, start the receive/send tasks. Raises what went wrong (also shown as status "error"
@@ -172,65 +170,25 @@ class VatelSession:
     def start_soon(self) -> asyncio.Task[None]:
         """Start a call in the background (a task on the current loop); a failure shows as status
         "error". Returns the call's start task (the running one if a call is starting or live)."""
-        loop = self._current_loop()
-        if self._in_call() and self._start_task is not None:
-            return self._start_task
-        log = self._first_log if (self._first_log is not None and not self.recording) else EventLog()
-        self._entry = self.recording.add(log)
-        self._runner = runner = CallRunner(
-            log,
-            self._settings,
-            self.tools,
-            to_page=self._to_frontend,
-            on_state=self._on_call_state,
-            muted=self._state["muted"],
-            frontend_info=self._link.frontend_info if self._link.ready else None,
-            autosave=call_folder(self._autosave, self._entry.call) if self._autosave else None,
-        )
-        runner.begin()
-        self._start_task = loop.create_task(self._run_start(runner), name="vatel-session-start")
-        self._start_task.add_done_callback(_retrieve)
-        return self._start_task
-
-    async def _run_start(self, runner: CallRunner) -> None:
-        try:
-            self._backend = await ensure_backend(self._backend, self._args, verbose=self._verbose)
-        except Exception as e:
-            await runner.fail(e)
-            raise
-        if self._backend.api_key:
-            self._settings.secrets.add(self._backend.api_key)
-        await runner.start(self._backend)
+        info = self._link.frontend_info if self._link.ready else None
+        return self._calls.begin(self._current_loop(), muted=self._state["muted"], frontend_info=info)
 
     async def end(self, reason: str = "the call was ended from the notebook") -> None:
         """End the current call cleanly (closes the socket, logs ``local/closed``, tells the
         front-end). Everything recorded stays. Idempotent; no-op when no call is running."""
         self._current_loop()
-        runner, task = self._runner, self._start_task
-        if runner is None:
-            return
-        if task is not None and not task.done():
-            task.cancel()
-            with contextlib.suppress(BaseException):
-                await task
-        await runner.end(reason)
+        await self._calls.end(reason)
 
     def end_soon(self, reason: str = "the call was ended from the page") -> asyncio.Task[None]:
         """:meth:`end` as a background task on the session's loop."""
         task = self._current_loop().create_task(self.end(reason), name="vatel-session-end")
-        task.add_done_callback(_retrieve)
+        task.add_done_callback(retrieve_exception)
         return task
 
     async def wait_ended(self, timeout: float | None = None) -> bool:
         """Wait until the current call is over (ended or failed); False if ``timeout`` s passed
         first or no call was started."""
-        if self._runner is None:
-            return False
-        try:
-            await asyncio.wait_for(self._runner.wait_ended(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
+        return await self._calls.wait_ended(timeout)
 
     def close(self) -> asyncio.Task[None] | None:
         """End the call and close the widget. In a running loop (a notebook cell) the end is
@@ -240,7 +198,7 @@ class VatelSession:
             asyncio.get_running_loop()
             task = self.end_soon("the session was closed")
         except RuntimeError:
-            if self._loop is not None and not self._loop.is_closed() and self._in_call():
+            if self._loop is not None and not self._loop.is_closed() and self._calls.in_call:
                 run_sync(self.end("the session was closed"), loop=self._loop)
         if self._widget is not None:
             widget, self._widget = self._widget, None
@@ -297,7 +255,11 @@ class VatelSession:
     @property
     def log(self) -> EventLog:
         """The current (last) call's log; before any call, an empty log."""
-        return self.recording.log() if self.recording else self._idle_log
+        return self._calls.log
+
+    @property
+    def _backend(self) -> Backend | None:
+        return self._calls.backend
 
     @property
     def session_id(self) -> str | None:
@@ -306,19 +268,7 @@ class VatelSession:
 
     def set_muted(self, muted: bool) -> None:
         """Mute/unmute the mic (call on the session's loop; the front-end uses ``control``)."""
-        target = self._runner if self._in_call() else self._idle
-        assert target is not None
-        target.handle(env.control("mute" if muted else "unmute"), [], target.log.now())
-
-    def _on_call_state(self, changes: dict[str, Any]) -> None:
-        entry = self._entry
-        if entry is not None and "status" in changes:
-            entry.status = changes["status"]
-            if entry.status in ("ended", "error") and self._runner is not None:
-                entry.end_reason = self._runner.end_reason or changes.get("error") or entry.end_reason
-            entry.log.meta["call"] = entry.info()
-            self._write_calls_index()
-        self._set_state(changes)
+        self._calls.control(env.control("mute" if muted else "unmute"))
 
     def _set_state(self, changes: dict[str, Any]) -> None:
         changed = {k: v for k, v in changes.items() if self._state.get(k) != v}
@@ -327,15 +277,6 @@ class VatelSession:
                 changed[key] = value = self._settings.scrub(value)
             self._state[key] = value
         self._link.update_state(changed, self.log)
-
-    def _write_calls_index(self) -> None:
-        """Autosave's ``calls.json``, once a call's folder exists (a call that never connected
-        writes nothing)."""
-        if self._autosave and any(call_folder(self._autosave, e.call).exists() for e in self.recording):
-            try:
-                write_calls_index(self._autosave, self.recording.entries)
-            except OSError as e:
-                self.log.append("local", "error", text=f"autosave to {self._autosave!s} failed: {e}")
 
     # ------------------------------------------------------------------ tools
 
@@ -377,19 +318,9 @@ class VatelSession:
     def _to_frontend(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         self._link.send(envelope, buffers, self.log)
 
-    def _live_log(self) -> EventLog | None:
-        return self._runner.log if self._in_call() and self._runner is not None else None
-
     def _start_from_page(self) -> None:
-        if not self._in_call():
+        if not self._calls.in_call:
             self.start_soon()
-
-    def _route(self, envelope: dict[str, Any], buffers: list[Any], t_abs: float) -> None:
-        """A page envelope to the call it belongs to: the call in progress; between calls, the
-        last call's finished core (late playback/status reports; mic frames ignored); before
-        any call, the idle core over the idle log."""
-        target = self._runner or self._idle
-        target.handle(envelope, buffers, t_abs - target.log.t0)
 
     # ------------------------------------------------------------------ calls and analysis
 
@@ -427,7 +358,7 @@ class VatelSession:
     def stats(self) -> dict[str, Any]:
         """Counters of the current call: frames sent/dropped per queue, envelopes sent, queue
         high-water marks."""
-        return self._link.stats(self._runner, self._settings.mic_capacity)
+        return self._link.stats(self._calls.runner, self._settings.mic_capacity)
 
     # ------------------------------------------------------------------ display
 
@@ -446,9 +377,3 @@ class VatelSession:
             "calls": str(len(self.recording)),
             "status": self.status,
         }
-
-
-def _retrieve(task: asyncio.Task[Any]) -> None:
-    """Done-callback: mark a background task's exception as seen (it is already logged/shown)."""
-    if not task.cancelled():
-        task.exception()
