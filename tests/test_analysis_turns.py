@@ -100,6 +100,9 @@ def test_interruption_with_late_audio_chunks():
     assert first["agent_samples"] == kept and first["dropped_samples"] == 96000 - kept
     assert first["t_last_audio"] <= 3.5 and first["t_interruption"] == pytest.approx(3.5)
     assert first["agent_end"] == pytest.approx(3.55)  # the browser flush
+    # what was heard of the cut reply: played from 3.08 to the flush at 3.55
+    assert first["heard_ms"] == pytest.approx(470.0, abs=1.0) and isinstance(first["heard_text"], str)
+    assert pd.isna(second["heard_ms"]) and pd.isna(second["heard_text"])
     assert bool(second["barge_in"]) and second["turn_id"] == "a2"
     # time-to-yield: user onset (3.3, client VAD) → agent audio stopped (flush at 3.55)
     assert second["time_to_yield_ms"] == pytest.approx(250.0, abs=11.0)
