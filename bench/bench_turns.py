@@ -29,8 +29,10 @@ import time
 from websockets.asyncio.server import serve
 
 from vatel_nb.client import connect
+from vatel_nb.log import EventLog
 from vatel_nb.protocol import ResponseAudio, ResponseText, SessionEnded, SessionStarted, serialize
 from vatel_nb.session import VatelSession
+from vatel_nb.session._runner import CallRunner
 
 PCM = bytes(960)
 
@@ -56,12 +58,18 @@ async def receive_all(n: int, distinct: bool) -> float:
     async with serve(handler, "127.0.0.1", 0, max_size=None) as server:
         port = server.sockets[0].getsockname()[1]
         session = VatelSession(base_url=f"http://127.0.0.1:{port}", api_key="bench-key", agent_id="a")
+        # one call's runner (the asyncio shell around the call core), wired to the session's
+        # front-end link and UI state as a real call is; the socket is opened here (no REST)
+        log = EventLog()
+        runner = CallRunner(
+            log, session._settings, session.tools, to_page=session._to_frontend, on_state=session._set_state
+        )
         conn = await connect("bench-token", base_url=f"http://127.0.0.1:{port}")
-        session._conn = conn
+        runner._conn = conn
         t0 = time.thread_time()
-        await session._receive(conn)
+        await runner._receive(conn)
         spent = time.thread_time() - t0
-    rows = len(session.log)
+    rows = len(log)
     assert rows >= 2 * n, f"only {rows} rows for {n} turns"
     return spent
 

@@ -31,6 +31,10 @@ from ..protocol import SAMPLE_RATE, InputAudio, ToolCall, ToolCallOutput
 __all__ = ["CallCore", "ClientRecord", "ClockSample", "Effects", "MicFrame", "Row", "ServerRecord"]
 
 _MAX_PINGS = 64
+#: Transcript entries the widget's ``transcript`` trait carries (the most recent ones): each update
+#: re-sends the trait, so a bounded tail keeps a call with thousands of turns linear in time.
+#: ``CallCore.transcript`` (``session.transcript``) keeps every entry.
+TRANSCRIPT_TRAIT_ENTRIES = 200
 _MAX_BAD_ENVELOPE_ROWS = 100
 
 
@@ -110,6 +114,8 @@ class CallCore:
         self.muted = bool(muted)
         self.finished = False
         self.transcript: list[dict[str, Any]] = []
+        self._open: dict[str, list[int]] = {"user": [], "agent": []}  # non-final entries per role
+        self._agent_line: dict[str | None, int] = {}  # agent turn id → its transcript entry
         self.interrupted: dict[str | None, float] = {}  # agent turn id → kernel t of its interruption
         self.heard: dict[str | None, int] = {}  # interrupted turn → samples the page played
         self.received: dict[str | None, int] = {}  # agent turn → samples forwarded to the page
@@ -220,28 +226,40 @@ class CallCore:
 
     def _transcribe(self, role: str, text: str, final: bool, turn_id: str | None, fx: Effects) -> None:
         entry: dict[str, Any] = {"role": role, "text": text, "final": bool(final), "turn_id": turn_id}
-        entries = self.transcript
-        for i in range(len(entries) - 1, -1, -1):
-            e = entries[i]
-            if e["role"] == role and not e["final"] and (e["turn_id"] == turn_id or turn_id is None):
-                entries[i] = {**e, **entry}
+        entries, open_ = self.transcript, self._open[role]
+        for j in range(len(open_) - 1, -1, -1):  # only the role's non-final entries: O(1) per update
+            i = open_[j]
+            if entries[i]["turn_id"] == turn_id or turn_id is None:
+                entries[i] = {**entries[i], **entry}
+                if final:
+                    del open_[j]
                 break
         else:
+            i = len(entries)
             entries.append(entry)
-        if role == "agent" and turn_id in self.interrupted:
-            self._mark_interrupted(turn_id, fx)
-        fx.state["transcript"] = [dict(e) for e in entries]
+            if not final:
+                open_.append(i)
+        if role == "agent":
+            self._agent_line[turn_id] = i
+            if turn_id in self.interrupted:
+                self._mark_interrupted(turn_id, fx)
+        self._show_transcript(fx)
+
+    def _show_transcript(self, fx: Effects) -> None:
+        fx.state["transcript"] = [dict(e) for e in self.transcript[-TRANSCRIPT_TRAIT_ENTRIES:]]
 
     def _mark_interrupted(self, turn: str | None, fx: Effects) -> None:
         """Flag the agent's transcript line of ``turn`` as cut, with the words heard when known."""
-        for e in self.transcript:
-            if e["role"] == "agent" and e["turn_id"] == turn:
-                e["interrupted"] = True
-                got, played = self.received.get(turn, 0), self.heard.get(turn)
-                if played is not None and got:
-                    e["heard_s"] = round(played / SAMPLE_RATE, 3)
-                    e["heard"] = heard_text(e["text"], played / got)
-        fx.state["transcript"] = [dict(e) for e in self.transcript]
+        i = self._agent_line.get(turn)
+        if i is None:
+            return
+        e = self.transcript[i]
+        e["interrupted"] = True
+        got, played = self.received.get(turn, 0), self.heard.get(turn)
+        if played is not None and got:
+            e["heard_s"] = round(played / SAMPLE_RATE, 3)
+            e["heard"] = heard_text(e["text"], played / got)
+        self._show_transcript(fx)
 
     # ------------------------------------------------------------------ page → us
 

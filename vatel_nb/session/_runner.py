@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import scrub
 from ..client import AsyncVatel, VatelConnection, connect
 from ..log import EventLog, record_client_message, record_server_message
 from ..protocol import ToolCall, ToolCallOutput
@@ -41,15 +42,21 @@ class CallSettings:
     simulated: bool
     mic_capacity: int = 50
     ping_interval_s: float = 2.0
+    #: REST (s per call), socket opening handshake (s), socket keepalive ping interval / timeout (s).
+    timeout: float = 30.0
+    open_timeout: float = 10.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
     #: Strings never shown or saved (API key, session tokens); the shell adds each token.
     secrets: set[str] = field(default_factory=set)
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret replaced by ``***``."""
+        """``text`` with every secret replaced by ``***`` (the session's, and every secret the
+        clients registered, e.g. a base URL password)."""
         for secret in self.secrets:
             if secret:
                 text = text.replace(secret, "***")
-        return text
+        return scrub(text)
 
 
 class CallRunner:
@@ -83,6 +90,11 @@ class CallRunner:
         self._autosave = autosave
         self._autosaver: Any = None
         self._latency_failed = False
+        # live latency: rows are only scanned back to the last speech_stopped, once per stop for
+        # the server e2e reading and until a v2v reading for it (linear in the call's length)
+        self._stop_row: int | None = None
+        self._e2e_row: int | None = None
+        self._v2v_row: int | None = None
         #: Diagnostics: mic frames dropped because the send queue was full; its high-water mark.
         self.mic_dropped = 0
         self.mic_high_water = 0
@@ -99,6 +111,8 @@ class CallRunner:
                 log.append(r.source, r.type, r.t, **r.fields)
             elif isinstance(r, ServerRecord):
                 record_server_message(log, r.msg, r.t, pcm=r.pcm)
+                if r.msg.type == "speech_stopped":
+                    self._stop_row = len(log) - 1  # the row just appended
             elif isinstance(r, ClientRecord):
                 record_client_message(log, r.msg, r.t, seq=r.seq, t_browser=r.t_browser, pcm=r.pcm)
             elif isinstance(r, ClockSample):
@@ -144,7 +158,9 @@ class CallRunner:
         (after logging it and ending the call)."""
         s, log = self.settings, self.log
         try:
-            self._client = client = AsyncVatel(api_key=backend.api_key, base_url=backend.base_url)
+            self._client = client = AsyncVatel(
+                api_key=backend.api_key, base_url=backend.base_url, timeout=s.timeout
+            )
             agent = await client.agents.get(backend.agent_id)
             vad = agent.vad_settings
             info = {
@@ -161,7 +177,13 @@ class CallRunner:
             opts = {k: v for k, v in s.token_options.items() if v is not None}
             token = (await client.session_token(backend.agent_id, **opts)).token
             s.secrets.add(token)
-            self._conn = conn = await connect(token, base_url=backend.base_url)
+            self._conn = conn = await connect(
+                token,
+                base_url=backend.base_url,
+                open_timeout=s.open_timeout,
+                ping_interval=s.ping_interval,
+                ping_timeout=s.ping_timeout,
+            )
         except asyncio.CancelledError:
             await self._finish("the call was cancelled while connecting", clean=True)
             raise
@@ -255,19 +277,25 @@ class CallRunner:
     # ------------------------------------------------------------------ live latency
 
     def _update_latency(self) -> None:
-        """Refresh ``last_latency_ms`` / ``last_latency_kind`` (the analysis' own definitions)."""
-        if self._latency_failed:
+        """Refresh ``last_latency_ms`` / ``last_latency_kind`` (the analysis' own definitions),
+        scanning only the rows since the last ``speech_stopped`` (none before the first), so the
+        cost does not grow with the call."""
+        stop = self._stop_row
+        if self._latency_failed or stop is None or self._v2v_row == stop:
             return
         try:
             from ..analysis import last_turn_latency_ms
 
-            reading = last_turn_latency_ms(self.log)
+            reading = last_turn_latency_ms(self.log, max_rows=len(self.log) - stop)
         except Exception as e:  # a number for the display must never break the call: say it once
             self._latency_failed = True
             self.log.append("local", "error", text=f"live latency display disabled: {type(e).__name__}: {e}")
             return
         if reading is None or not reading.value_ms == reading.value_ms:  # None or NaN
             return
+        self._e2e_row = stop
+        if reading.kind == "v2v":
+            self._v2v_row = stop
         kind = LATENCY_KINDS.get(reading.kind, reading.kind)
         self._on_state({"last_latency_ms": float(reading.value_ms), "last_latency_kind": kind})
 

@@ -66,6 +66,10 @@ class VatelSession:
         inbox_frames: mic frames that may wait between the comm thread and the loop.
         ping_interval_s: seconds between clock pings to the front-end (plus a burst at the start).
         verbose: print a one-line notice when the embedded simulator is used.
+        timeout: seconds each REST call (agent, session token) may take (``APITimeoutError`` after).
+        open_timeout: seconds the voice socket's opening handshake may take.
+        ping_interval, ping_timeout: voice-socket keepalive: a ping every ``ping_interval`` s; the
+            call ends (``ConnectionClosedError``, code 1011) when a pong takes over ``ping_timeout`` s.
 
     Raises:
         ConfigurationError: a key or base URL is set but no agent id; a bad base URL; a base URL
@@ -88,6 +92,10 @@ class VatelSession:
         inbox_frames: int = 100,
         ping_interval_s: float = 2.0,
         verbose: bool = True,
+        timeout: float = 30.0,
+        open_timeout: float = 10.0,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
     ) -> None:
         simulated = wants_simulator(api_key, base_url)
         backend: Backend | None = None
@@ -103,6 +111,10 @@ class VatelSession:
             simulated=simulated,
             mic_capacity=int(mic_queue_frames),
             ping_interval_s=float(ping_interval_s),
+            timeout=float(timeout),
+            open_timeout=float(open_timeout),
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
         )
         if backend is not None and backend.api_key:
             self._settings.secrets.add(backend.api_key)
@@ -232,10 +244,12 @@ class VatelSession:
 
     @property
     def transcript(self) -> list[dict[str, Any]]:
-        """The current call's ``[{role: "user"|"agent", text, final, turn_id}, …]`` (a copy); an
-        interrupted agent line has ``interrupted: True`` and, once the page reported what played,
-        ``heard_s`` and ``heard`` (the words heard, estimated)."""
-        return [dict(e) for e in self._state["transcript"]]
+        """The current call's ``[{role: "user"|"agent", text, final, turn_id}, …]``: every entry (a
+        copy; the widget's ``transcript`` trait shows the most recent ones). An interrupted agent
+        line has ``interrupted: True`` and, once the page reported what played, ``heard_s`` and
+        ``heard`` (the words heard, estimated)."""
+        runner = self._calls.runner
+        return [dict(e) for e in runner.core.transcript] if runner is not None else []
 
     @property
     def ui_state(self) -> dict[str, Any]:
