@@ -60,8 +60,10 @@ class Calls:
 
     @property
     def in_call(self) -> bool:
-        """True while a call is starting or live."""
-        return self.runner is not None and not self.runner.finished
+        """True while a call is starting or live (not once its end was asked for: a call still
+        closing its socket does not hold up the next Start)."""
+        r = self.runner
+        return r is not None and not r.finished and r.end_reason is None
 
     @property
     def log(self) -> EventLog:
@@ -94,12 +96,21 @@ class Calls:
             return self.start_task
         log = self._first_log if (self._first_log is not None and not self.recording) else EventLog()
         self.entry = entry = self.recording.add(log)
+        runner: CallRunner
+
+        def to_page(envelope: dict[str, Any], buffers: list[bytes]) -> None:
+            if runner is self.runner:  # a call still closing after the next began says nothing
+                self._to_page(envelope, buffers)
+
+        def on_state(changes: dict[str, Any]) -> None:
+            self._call_state(entry, runner, changes)
+
         self.runner = runner = CallRunner(
             log,
             self.settings,
             self.tools,
-            to_page=self._to_page,
-            on_state=self._call_state,
+            to_page=to_page,
+            on_state=on_state,
             muted=muted,
             frontend_info=frontend_info,
             autosave=call_folder(self._autosave, entry.call) if self._autosave else None,
@@ -142,15 +153,17 @@ class Calls:
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _call_state(self, changes: dict[str, Any]) -> None:
-        entry, runner = self.entry, self.runner
-        if entry is not None and "status" in changes:
+    def _call_state(self, entry: CallEntry, runner: CallRunner, changes: dict[str, Any]) -> None:
+        """A call's state changed: its entry keeps its status and end reason; the UI shows only
+        the current call's (a call still closing after the next began updates its entry only)."""
+        if "status" in changes:
             entry.status = changes["status"]
-            if entry.status in ("ended", "error") and runner is not None:
+            if entry.status in ("ended", "error"):
                 entry.end_reason = runner.end_reason or changes.get("error") or entry.end_reason
             entry.log.meta["call"] = entry.info()
             self._write_index()
-        self._on_state(changes)
+        if runner is self.runner:
+            self._on_state(changes)
 
     def _write_index(self) -> None:
         """Autosave's ``calls.json``, once a call's folder exists (a call that never connected
