@@ -268,7 +268,7 @@ def test_an_utterance_cut_off_by_the_end_of_the_call_is_its_own_outcome_and_is_d
     c.mic(6.0)
     c.log.append("local", "closed", 6.0, detail={"clean": True, "code": 1000, "reason": ""})
     df = turns(c.log)
-    assert df["outcome"].astype(str).tolist() == ["responded", "cut-off"]
+    assert df["outcome"].astype(str).tolist() == ["responded", "cut-off-by-end"]
     iv = speech_intervals(df)
     user = iv[iv["speaker"] == "user"]
     assert len(user) == 2 and user.iloc[1]["start"] == pytest.approx(5.0, abs=0.05)

@@ -79,4 +79,4 @@ _NOT_FLOAT = frozenset(
 )
 FLOAT_COLUMNS: tuple[str, ...] = tuple(c for c in TURN_COLUMNS if c not in _NOT_FLOAT)
 #: ``outcome`` values of :func:`turns` (see its module doc).
-OUTCOMES = ("responded", "interrupted", "talked-over", "cut-off", "silent", "agent-initiated")
+OUTCOMES = ("responded", "interrupted", "talked-over", "cut-off-by-end", "silent", "agent-initiated")

@@ -32,7 +32,7 @@ def _calls(turns_df: pd.DataFrame) -> list[pd.DataFrame]:
 def speech_intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
     """``speaker`` (user | agent), ``start``, ``end`` (kernel s since the call's start), ``turn``,
     ``call`` — sorted by call, then start. A user turn still open when the call ended (outcome
-    ``cut-off`` with no ``user_end``) runs to its client-VAD end."""
+    ``cut-off-by-end`` with no ``user_end``) runs to its client-VAD end."""
     parts = []
     for part in _calls(turns_df):
         iv = _intervals(part)
@@ -123,7 +123,7 @@ def summary(
 
     Rows: every latency column of :func:`turns` (ms), ``fto_ms`` (signed floor-transfer offsets),
     ``overlap_ms`` (talked-over turns), then scalar measures in ``value``: turns, responded,
-    interrupted, talked_over, cut_off, silent (= unanswered turns),
+    interrupted, talked_over, cut_off_by_end, silent (= unanswered turns),
     agent_initiated, interruptions_by_user, interruptions_by_agent (agent onset while the user
     speaks), gaps, overlaps, long_silences (gaps > ``long_silence_s``), user_speech_s,
     agent_speech_s, talk_ratio (user / agent speech), overlap_ratio (overlapped / total speech),
@@ -153,7 +153,7 @@ def summary(
         "responded": (float((outcome == "responded").sum()), "count"),
         "interrupted": (float((outcome == "interrupted").sum()), "count"),
         "talked_over": (float((outcome == "talked-over").sum()), "count"),
-        "cut_off": (float((outcome == "cut-off").sum()), "count"),
+        "cut_off_by_end": (float((outcome == "cut-off-by-end").sum()), "count"),
         "silent": (float((outcome == "silent").sum()), "count"),
         "agent_initiated": (float((outcome == "agent-initiated").sum()), "count"),
         "interruptions_by_user": (float(turns_df["interrupted"].sum()), "count"),

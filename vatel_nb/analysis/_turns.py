@@ -37,7 +37,7 @@ Columns (times ``t_*``/``user_*``/``vad_*``/``agent_end`` in kernel s since t0 u
 call                   the call's id (1, 2, … in a session; 1 for a lone log)
 turn                   0-based row number in time order, within the call
 outcome                responded | interrupted (its reply was cut by the user) | talked-over (the
-                       agent's reply began while the user was speaking) | cut-off (the user was
+                       agent's reply began while the user was speaking) | cut-off-by-end (the user was
                        still speaking when the call ended) | silent (no agent audio) |
                        agent-initiated
 user_turn_id           ``turn_id`` of the user's final transcript, when the server sent one
@@ -289,7 +289,7 @@ def _one_call(events: Any, user_audio: Any, agent_audio: Any, call: int, kw: dic
         respond(row, u, nxt, responses.get(k, []), hang, (cv_s, cv_e, cv_eb), heard)
         if not row["agent_samples"]:
             # still speaking when the call ended (no speech_stopped came): cut off, not unanswered
-            row["outcome"] = "cut-off" if math.isnan(u["end"]) else "silent"
+            row["outcome"] = "cut-off-by-end" if math.isnan(u["end"]) else "silent"
         rows.append(row)
     for k in range(1, len(rows)):
         prev, cur = rows[k - 1], rows[k]

@@ -94,7 +94,10 @@ class Calls:
         """Start a new call (or return the start task of the one starting or live)."""
         if self.in_call and self.start_task is not None:
             return self.start_task
-        log = self._first_log if (self._first_log is not None and not self.recording) else EventLog()
+        first = not self.recording
+        log = self._first_log if (self._first_log is not None and first) else EventLog()
+        if first and log is not self.idle_log:  # meta set on session.log before any call: the first call's
+            log.meta.update({k: v for k, v in self.idle_log.meta.items() if k not in log.meta})
         self.entry = entry = self.recording.add(log)
         runner: CallRunner
 
