@@ -139,7 +139,7 @@ def test_a_plugged_in_recognizer_streams_off_the_loop_and_gets_the_agents_phrase
         return made[-1]
 
     async def main() -> None:
-        sim = await Simulator(asr=factory, voice="synthetic").start()
+        sim = await Simulator(asr=factory, voice="synthetic", profile="spec").start()
         try:
             agent = sim.add_agent(
                 "P", vad_settings=VAD, phrases=["book a table"], reply=lambda t, h: f"ok {t}"
@@ -179,7 +179,7 @@ def test_the_reply_waits_while_the_user_goes_on_unless_told_to_talk_over(talk_ov
     user stops; ``talk_over_user=True`` answers the first part while the user is still talking."""
 
     async def main() -> None:
-        sim = await Simulator(asr="scripted", voice="synthetic").start()
+        sim = await Simulator(asr="scripted", voice="synthetic", profile="spec").start()
         try:
             agent = sim.add_agent(
                 "T", vad_settings=VAD, script=["what time", "is it"], reply=lambda t, h: f"heard {t}",
