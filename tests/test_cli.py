@@ -163,6 +163,8 @@ def test_demo_serves_jupyterlab_and_stops_cleanly_on_sigint(tmp_path):
         status = httpx.get(f"{root}/api/status", params={"token": token}, timeout=10)
         assert status.status_code == 200 and "started" in status.json()
         assert httpx.get(f"{root}/api/status", timeout=10).status_code == 403  # the token is required
+        classic = httpx.get(f"{root}/notebooks/quickstart.ipynb", params={"token": token}, timeout=30)
+        assert classic.status_code == 200  # Notebook 7 is installed and served by the same server
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
     finally:
@@ -170,6 +172,7 @@ def test_demo_serves_jupyterlab_and_stops_cleanly_on_sigint(tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and err.rstrip().endswith("vatel-nb demo: stopped")
+    assert f"{root}/notebooks/quickstart.ipynb?token=" in err
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         try:

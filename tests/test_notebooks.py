@@ -1,6 +1,7 @@
 """Every example notebook runs headless in a real kernel (ipykernel from this venv) and shows results.
 
-``VATEL_NB_HEADLESS=1`` makes the notebooks use the scripted caller instead of the widget; no
+``VATEL_NB_HEADLESS=1`` makes the notebooks use the scripted caller instead of the widget (the
+quickstart, which reads as a first notebook, gets its caller cell from this file); no
 ``VATEL_*`` connection variables are set, so they talk to simulators on 127.0.0.1.
 """
 
@@ -18,8 +19,25 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["quickstart", "latency_study", "tools", "compare_sessions"]
 
 
+#: Stands in for the reader of the quickstart (whose first cell shows the widget): a scripted
+#: caller speaks generated speech to the embedded simulator's demo agent, which recognizes it.
+QUICKSTART_CALLER = """
+from vatel_nb.caller import ScriptedCaller, Utterance
+
+script = [
+    Utterance.say("What time is it in Tokyo?", think=0.3),
+    Utterance.say("Tell me a long story.", think=0.3),
+    Utterance.say("Stop!", barge_in=0.8),
+]
+await ScriptedCaller(session, script, reply_timeout=10, tail=0.5).run()
+"""
+
+
 def run(name: str, tmp_path: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    if name == "quickstart":
+        first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        nb.cells.insert(first + 1, nbformat.v4.new_code_cell(QUICKSTART_CALLER, id="test-caller"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("VATEL_")}
     env["VATEL_NB_HEADLESS"] = "1"
     client = NotebookClient(
@@ -69,6 +87,7 @@ def test_notebook_runs_headless(name, tmp_path):
     text = text_of(nb)
     assert "Traceback" not in text
     if name == "quickstart":
+        assert "In Tokyo it is" in text  # recognized, get_time called with Asia/Tokyo, answered
         for metric in ("v2v_ms", "server_e2e_ms", "eou_ms", "responded", "interrupted"):
             assert metric in text
         assert "agent-initiated" in text and "interrupted" in text

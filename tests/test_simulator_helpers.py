@@ -22,9 +22,9 @@ import pytest
 import websockets
 from _spec import validate_server_message
 
+from vatel_nb._vad import Vad as EnergyVad
 from vatel_nb.simulator import Constant, Latency, Normal, Uniform, Voice
 from vatel_nb.simulator._tokens import TokenError, TokenSigner
-from vatel_nb.simulator._vad import EnergyVad
 from vatel_nb.simulator._voice import leading_silence
 
 SR = 24_000

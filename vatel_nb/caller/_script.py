@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._audio import read_wav_array, to_mono_24k
+from .._vad import frame_levels_db
 from ..protocol import SAMPLE_RATE
 
 __all__ = ["Utterance", "load_utterance_audio", "voiced_bounds"]
@@ -73,12 +74,13 @@ def load_utterance_audio(u: Utterance, synthesize: Callable[[str], np.ndarray] |
 
 
 def voiced_bounds(pcm: np.ndarray, *, frame: int = 240, threshold: float = 300.0) -> tuple[int, int] | None:
-    """First and last voiced sample (by 10 ms frame RMS above ``threshold``), or None if silent."""
+    """First and last voiced sample (by 10 ms frame RMS above ``threshold``, int16 units), or None
+    if silent. Levels come from the kit's one VAD (:func:`vatel_nb._vad.frame_levels_db`)."""
     n = len(pcm) // frame
     if n == 0:
         return None
-    rms = np.sqrt(np.mean(pcm[: n * frame].astype(np.float64).reshape(n, frame) ** 2, axis=1))
-    voiced = np.flatnonzero(rms > threshold)
+    levels = frame_levels_db(pcm[: n * frame], frame)
+    voiced = np.flatnonzero(levels > 20.0 * np.log10(max(threshold, 1e-3) / 32768.0))
     if len(voiced) == 0:
         return None
     return int(voiced[0] * frame), int((voiced[-1] + 1) * frame)

@@ -10,6 +10,7 @@ simulator and writes its session folder (see :mod:`._outputs`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import secrets
@@ -138,6 +139,10 @@ def _lab(args: argparse.Namespace) -> int:
             return fail("vatel-nb demo", f"JupyterLab did not start (try another --port){why}")
         lab_url = f"http://127.0.0.1:{port}/lab/tree/quickstart.ipynb?token={token}"
         print(lab_url, flush=True)
+        if importlib.util.find_spec("notebook") is not None:  # Notebook 7, served by the same server
+            progress(
+                f"vatel-nb demo: or in Notebook 7: http://127.0.0.1:{port}/notebooks/quickstart.ipynb?token={token}"
+            )
         progress("vatel-nb demo: open the URL above; Ctrl-C stops JupyterLab and the simulator")
         if not args.no_browser:
             import webbrowser

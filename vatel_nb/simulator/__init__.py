@@ -30,23 +30,32 @@ Timing: all ground-truth times are ``time.perf_counter()`` seconds of this proce
 """
 
 from ._agents import DEMO_AGENT_ID, AgentSpec, Reply, ReplyFunction, Tool, ToolRequest, demo_reply
-from ._asr import pocketsphinx_available
+from ._asr import PocketsphinxRecognizer, pocketsphinx_available
 from ._latency import Constant, Latency, Normal, Uniform
 from ._profiles import PROFILES, WireProfile
+from ._recognizer import PlaceholderRecognizer, Recognizer, RecognizerFactory, ScriptedRecognizer
+from ._repertoire import CITIES, DEMO_PHRASES, intent
 from ._server import Simulator
 from ._truth import AudioChunk, SentMessage, SessionTruth, SpeechSegment, ToolTruth, TurnTruth
-from ._voice import Voice, espeak_available
+from ._voice import Voice, espeak_available, speak
 
 __all__ = [
+    "CITIES",
     "DEMO_AGENT_ID",
+    "DEMO_PHRASES",
     "PROFILES",
     "AgentSpec",
     "AudioChunk",
     "Constant",
     "Latency",
     "Normal",
+    "PlaceholderRecognizer",
+    "PocketsphinxRecognizer",
+    "Recognizer",
+    "RecognizerFactory",
     "Reply",
     "ReplyFunction",
+    "ScriptedRecognizer",
     "SentMessage",
     "SessionTruth",
     "Simulator",
@@ -60,5 +69,7 @@ __all__ = [
     "WireProfile",
     "demo_reply",
     "espeak_available",
+    "intent",
     "pocketsphinx_available",
+    "speak",
 ]

@@ -22,15 +22,24 @@ Runs on the simulator's event loop: keep it quick (it may be ``async``).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._latency import Latency
+from ._repertoire import DEMO_PHRASES, intent
 
-__all__ = ["DEMO_AGENT_ID", "AgentSpec", "Reply", "ReplyFunction", "Tool", "ToolRequest", "demo_reply"]
+__all__ = [
+    "DEMO_AGENT_ID",
+    "DEMO_GREETING",
+    "AgentSpec",
+    "Reply",
+    "ReplyFunction",
+    "Tool",
+    "ToolRequest",
+    "demo_reply",
+]
 
 #: The built-in demo agent's fixed id (always registered).
 DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000d3e0"
@@ -68,23 +77,54 @@ class Tool:
     parameters: dict[str, str] = field(default_factory=dict)
 
 
+_STORY = (
+    "Once upon a time, a lighthouse keeper lived alone on a rock far out at sea. "
+    "Every night she lit the lamp, and every morning she counted the ships that had passed safely."
+)
+_LONG_STORY = _STORY + (
+    " One winter a storm blew for nine days. On the fifth night the lamp went out, and she climbed "
+    "the stairs with a candle in each hand. Far below, a small fishing boat was turning towards the "
+    "rocks. She held the candles up to the great lens, and the light came back, weak but steady. "
+    "The boat turned away just in time. In the spring a letter came from the fisherman's daughter, "
+    "with a drawing of a tiny lighthouse and the words: thank you for the light. "
+    "She pinned it by the lamp, where it stayed for forty years. And that is the end of the story."
+)
+#: What the demo agent says first.
+DEMO_GREETING = "Hello! I am the simulated agent. Ask me what time it is, here or in Tokyo."
+
+
 def demo_reply(transcript: str, history: list) -> Reply:
-    """The demo agent: asks ``get_time`` when the user mentions the time, says goodbye (and ends the
-    call) on "bye", otherwise repeats what it heard. Deterministic."""
+    """The demo agent (repertoire: :mod:`vatel_nb.simulator._repertoire`). "What time is it (in
+    <city>)?" calls ``get_time`` with the city's IANA zone (or an ``Area/City`` zone said as such,
+    else UTC) and answers with that city's time; greetings, "tell me a (long) story", "stop",
+    "wait", "thank you" and "goodbye" (which ends the call) get their answers; anything else is
+    repeated back ("You said: …"). Deterministic."""
     last = history[-1] if history else {}
     if last.get("role") == "tool":
         if last.get("timed_out"):
             return Reply("Sorry, I could not get the time: the tool timed out.")
+        users = [h for h in history if h.get("role") == "user"]
+        asked = intent(users[-1]["text"]) if users else None
+        if asked is not None and asked.city:
+            return Reply(f"In {asked.city} it is {last.get('output')}.")
         return Reply(f"It is {last.get('output')}.")
-    words = transcript.lower()
     if not transcript.strip():
         return Reply("Sorry, I did not catch that.")
-    if "time" in words:
-        m = re.search(r"\bin ([A-Za-z_]+(?:/[A-Za-z_]+)?)", transcript)
-        return Reply(tool_calls=[ToolRequest("get_time", {"timezone": m.group(1) if m else "UTC"})])
-    if re.search(r"\b(bye|goodbye)\b", words):
+    it = intent(transcript)
+    if it is None:
+        return Reply(f"You said: {transcript.strip()}")
+    if it.name == "time":
+        return Reply(tool_calls=[ToolRequest("get_time", {"timezone": it.zone or "UTC"})])
+    answers = {
+        "greeting": "Hello! Ask me what time it is, here or in Tokyo.",
+        "story": _LONG_STORY if it.long else _STORY,
+        "stop": "Okay, I stopped.",
+        "wait": "Sure, I am waiting.",
+        "thanks": "You are welcome!",
+    }
+    if it.name == "goodbye":
         return Reply("Goodbye!", end_call=True)
-    return Reply(f"You said: {transcript.strip()}")
+    return Reply(answers[it.name])
 
 
 def _now() -> str:
@@ -105,6 +145,8 @@ class AgentSpec:
     script: list[str] | None = None
     idle_timeout: float | None = None
     tool_timeout: float | None = None
+    phrases: Sequence[str] | None = None
+    talk_over_user: bool = False
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: str = field(default_factory=_now)
 
@@ -155,10 +197,11 @@ def demo_agent() -> AgentSpec:
     return AgentSpec(
         id=DEMO_AGENT_ID,
         name="Simulator demo agent",
-        first_message="Hello! I am the simulated agent. Ask me what time it is.",
+        first_message=DEMO_GREETING,
         prompt="You are a friendly demo agent. Use get_time when asked the time.",
         vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
         reply=demo_reply,
+        phrases=DEMO_PHRASES,
         tools=[
             Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name, e.g. UTC"})
         ],

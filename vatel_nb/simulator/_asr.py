@@ -1,33 +1,39 @@
-"""Transcription of the user's speech segments, from one of three sources.
+"""The kit's own recognizer: pocketsphinx, constrained to the agent's phrases, streaming.
 
-``"pocketsphinx"``: real offline English recognition (the ``pocketsphinx`` package ships its
-model). Decoding holds the GIL for seconds, which would stall every thread of the process — a
-notebook kernel's included — so it runs in ONE worker process (spawned on first use, ≈ 90 MB,
-0.5 s to load, shared by all sessions of the process and stopped at exit); callers wait for it
-from a worker thread. It decodes the whole segment (resampled 24 → 16 kHz); partials decode the
-audio so far.
-``"scripted"``: the next line of a scenario script (the user utterances a test expects, one per
-VAD segment); partials are growing word prefixes. When the script runs out → placeholder.
-``"placeholder"``: ``"[speech 1.2 s]"``, naming the segment's duration.
-``"auto"`` picks pocketsphinx when importable, else scripted when a script is given, else placeholder.
+The ``pocketsphinx`` package (extra ``vatel-nb[asr]``) ships its English model; nothing is
+downloaded. Decoding holds the GIL, which would stall every thread of the process — a notebook
+kernel's included — so all decoding runs in ONE worker process (spawned on first use, shared by
+every session of the process, stopped at exit). Each session's :class:`PocketsphinxRecognizer`
+streams its utterance there as it arrives, so at the end of speech only the last few hundred
+milliseconds remain to decode.
+
+With ``phrases`` (the demo agent's repertoire, or a registered agent's list) an utterance is
+decoded against a JSGF grammar of exactly those phrases, which hears them reliably from any voice.
+Speech outside the phrases is caught by comparing the grammar's best path with a free phone loop
+over the same audio (:func:`vatel_nb.simulator._ps_worker.out_of_grammar`); such an utterance is
+decoded again with the open-vocabulary language model, and that text is the transcript.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import itertools
 import multiprocessing
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from ..protocol import SAMPLE_RATE
+from . import _ps_worker as ps
+from ._recognizer import PlaceholderRecognizer, Recognizer, RecognizerFactory, ScriptedRecognizer
 
-__all__ = ["Transcriber", "pocketsphinx_available"]
+__all__ = ["PocketsphinxRecognizer", "make_recognizer_factory", "pocketsphinx_available", "warm_pocketsphinx"]
 
-_PS_LOCK = threading.Lock()
-_ps_decoder = None  # in the worker process only
+_POOL_LOCK = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
+_ids = itertools.count(1)
 
 
 def pocketsphinx_available() -> bool:
@@ -39,92 +45,80 @@ def pocketsphinx_available() -> bool:
     return True
 
 
-def _decoder():  # type: ignore[no-untyped-def]
-    global _ps_decoder
-    if _ps_decoder is None:
-        from pocketsphinx import Decoder  # optional dependency: vatel-nb[asr]
-
-        _ps_decoder = Decoder(samprate=16000, loglevel="FATAL")
-    return _ps_decoder
-
-
-def _decode_16k(pcm: bytes) -> str:
-    """In the worker process: decode PCM16 16 kHz mono bytes → text."""
-    if not pcm:
-        return ""
-    d = _decoder()
-    d.start_utt()
-    try:
-        d.process_raw(pcm, False, True)
-    finally:
-        d.end_utt()
-    hyp = d.hyp()
-    return hyp.hypstr.strip() if hyp is not None else ""
-
-
 def _worker() -> ProcessPoolExecutor:
     global _pool
-    with _PS_LOCK:
+    with _POOL_LOCK:
         if _pool is None:
             # spawn: never fork a process that runs threads and event loops (a kernel, a server)
             ctx = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_decoder)
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=ps.warm)
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
 
 
-def warm_pocketsphinx() -> None:
-    """Start the worker process and load its decoder now (hides the ≈ 1 s start at first use)."""
-    _worker().submit(_decode_16k, b"").result()
+def warm_pocketsphinx(phrases: Sequence[str] | None = None) -> None:
+    """Start the worker process and load its decoder (and ``phrases``' grammar) now, hiding the
+    ≈ 1 s start-up from the first utterance."""
+    _worker().submit(ps.warm, tuple(phrases) if phrases else None).result()
 
 
-def _recognize(audio: np.ndarray) -> str:
-    n = int(audio.size * 16000 / SAMPLE_RATE)
-    if n < 160:
-        return ""
-    y = np.interp(np.arange(n) * (SAMPLE_RATE / 16000), np.arange(audio.size), audio.astype(np.float32))
-    pcm = np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
-    return _worker().submit(_decode_16k, pcm).result()
+class PocketsphinxRecognizer(Recognizer):
+    """Streams each utterance to the shared pocketsphinx worker process (blocking calls)."""
+
+    def __init__(self, phrases: Sequence[str] | None = None) -> None:
+        self.phrases = tuple(phrases) if phrases else None
+        self._id = next(_ids)
+        self._pending: list[np.ndarray] = []
+        self._open = False
+
+    def start(self) -> None:
+        _worker().submit(ps.open_stream, self._id, self.phrases).result()
+        self._open = True
+
+    def feed(self, pcm: np.ndarray) -> None:
+        if not self._open:
+            self.start()
+        _worker().submit(ps.feed, self._id, np.asarray(pcm, dtype=np.int16).tobytes()).result()
+
+    def partial(self) -> str | None:
+        if not self._open:
+            return None
+        return _worker().submit(ps.partial, self._id).result() or None
+
+    def final(self) -> str:
+        if not self._open:
+            return ""
+        self._open = False
+        return _worker().submit(ps.final, self._id).result()
+
+    def close(self) -> None:
+        self._open = False
+        if _pool is not None:  # the stream's decoder goes back to the worker's idle pool
+            with contextlib.suppress(RuntimeError):  # the pool is already shut down (exit)
+                _pool.submit(ps.drop, self._id)
 
 
-def _placeholder(audio: np.ndarray) -> str:
-    return f"[speech {audio.size / SAMPLE_RATE:.1f} s]"
+def make_recognizer_factory(asr: str | RecognizerFactory) -> tuple[str, RecognizerFactory]:
+    """``(source name, factory)`` for ``Simulator(asr=…)``. Names: ``"auto"`` (pocketsphinx when
+    importable, else placeholder), ``"pocketsphinx"``, ``"scripted"``, ``"placeholder"``; or a
+    callable ``factory(phrases) -> Recognizer`` (source name ``"custom"``).
 
-
-class Transcriber:
-    """Per-session transcriber. ``blocking`` is True when calls should run in a thread."""
-
-    def __init__(self, source: str = "auto", script: list[str] | None = None) -> None:
-        if source not in ("auto", "pocketsphinx", "scripted", "placeholder"):
-            raise ValueError(
-                f"asr must be 'auto', 'pocketsphinx', 'scripted' or 'placeholder', got {source!r}"
-            )
-        self.script = list(script or [])
-        if source == "auto":
-            source = (
-                "pocketsphinx" if pocketsphinx_available() else ("scripted" if self.script else "placeholder")
-            )
-        elif source == "pocketsphinx" and not pocketsphinx_available():
-            raise RuntimeError(
-                "asr='pocketsphinx' needs the pocketsphinx package: pip install 'vatel-nb[asr]'"
-            )
-        self.source = source
-        self.blocking = source == "pocketsphinx"
-
-    def partial(self, audio: np.ndarray, index: int) -> str | None:
-        """Interim hypothesis for segment ``index`` (0-based) given its audio so far, or None."""
-        if self.source == "pocketsphinx":
-            return _recognize(audio) or None
-        if self.source == "scripted" and index < len(self.script):
-            words = self.script[index].split()
-            k = max(1, min(len(words) - 1, int(audio.size / SAMPLE_RATE / 0.3)))
-            return " ".join(words[:k]) if words else None
-        return _placeholder(audio)
-
-    def final(self, audio: np.ndarray, index: int) -> str:
-        """Final transcript of segment ``index`` given all its audio."""
-        if self.source == "pocketsphinx":
-            return _recognize(audio)
-        if self.source == "scripted" and index < len(self.script):
-            return self.script[index]
-        return _placeholder(audio)
+    The scripted source needs the session's script: its factory returns a
+    :class:`ScriptedRecognizer` with an empty script that the session fills in.
+    """
+    if callable(asr):
+        return "custom", asr
+    if asr not in ("auto", "pocketsphinx", "scripted", "placeholder"):
+        raise ValueError(
+            "asr must be 'auto', 'pocketsphinx', 'scripted', 'placeholder' or a factory "
+            f"(phrases) -> Recognizer, got {asr!r}"
+        )
+    if asr == "auto":
+        asr = "pocketsphinx" if pocketsphinx_available() else "placeholder"
+    elif asr == "pocketsphinx" and not pocketsphinx_available():
+        raise RuntimeError("asr='pocketsphinx' needs the pocketsphinx package: pip install 'vatel-nb[asr]'")
+    if asr == "pocketsphinx":
+        return asr, PocketsphinxRecognizer
+    if asr == "scripted":
+        return asr, lambda phrases: ScriptedRecognizer()
+    return asr, lambda phrases: PlaceholderRecognizer()

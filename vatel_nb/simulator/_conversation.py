@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._vad import Vad, VadEvent, db
 from ..protocol import (
     SAMPLE_RATE,
     InputAudio,
@@ -39,13 +40,14 @@ from ..protocol import (
     parse_client_message,
 )
 from ._agents import AgentSpec
-from ._asr import Transcriber
+from ._asr import make_recognizer_factory
 from ._latency import Latency
+from ._listen import PREROLL_SAMPLES, Listener
 from ._profiles import PROFILES, WireProfile
+from ._recognizer import Recognizer, RecognizerFactory, ScriptedRecognizer
 from ._records import CallRecord, utc_iso
 from ._responder import Responder
 from ._truth import SentMessage, SessionTruth, SpeechSegment, TurnTruth
-from ._vad import EnergyVad, VadEvent
 from ._voice import Voice
 
 __all__ = ["Session", "SessionConfig"]
@@ -58,7 +60,7 @@ class SessionConfig:
     """Simulator-wide settings a session needs (seconds unless noted)."""
 
     voice: Voice
-    asr: str = "auto"
+    asr: str | RecognizerFactory = "auto"
     idle_timeout: float = 120.0
     tool_timeout: float = 10.0
     chunk_ms: int = 20
@@ -81,11 +83,12 @@ class Session(Responder):
         self.id = str(uuid.uuid4())
         self.t0 = time.perf_counter()
         wall0 = dt.datetime.now(dt.timezone.utc)
-        self.transcriber = Transcriber(config.asr, agent.script)
+        self.asr_source, self.recognizer = _recognizer(config.asr, agent)
+        self.listener = Listener(self.recognizer, self._send_partial, config.partial_interval)
         vad = agent.vad_settings
-        self.vad = EnergyVad(vad["start_secs"], vad["stop_secs"], config.vad_threshold)
+        self.vad = Vad(vad["start_secs"], vad["stop_secs"], threshold_db=db(config.vad_threshold))
         self.truth = SessionTruth(
-            self.id, agent.id, self.t0, utc_iso(wall0), self.transcriber.source, config.voice.kind, dict(vad)
+            self.id, agent.id, self.t0, utc_iso(wall0), self.asr_source, config.voice.kind, dict(vad)
         )
         self.record = CallRecord(self.id, agent.id, self.t0, wall0)
         first = params.get("first_message")
@@ -104,8 +107,7 @@ class Session(Responder):
         self._last_activity = self.t0
         self._seg: SpeechSegment | None = None  # segment in progress (speech_started sent)
         self._pending_stop: tuple[SpeechSegment, asyncio.Event] | None = None
-        self._partial_busy = False
-        self._next_partial = 0.0  # samples into the current segment when the next partial is due
+        self._carry = ""  # words of a turn left unanswered because the user went on talking
         Responder.__init__(self)
 
     # ------------------------------------------------------------------ plumbing
@@ -191,6 +193,7 @@ class Session(Responder):
     def _finish(self, reason: str) -> None:
         self._ending = True
         self._cancel_tasks()
+        self.listener.close()
         if self.truth.t_end is None:
             now = time.perf_counter()
             self.truth.t_end, self.truth.end_reason = now, reason
@@ -267,27 +270,15 @@ class Session(Responder):
         self._input_starts.append(self._in_samples)
         self._in_samples += pcm.size
         self._last_audio_t = t
+        if self._seg is not None:
+            self.listener.audio(pcm)  # before the VAD: a stop decided in this chunk ends after it
         for ev in self.vad.feed(pcm):
             await self._on_vad(ev, t)
-        seg = self._seg
-        if seg is not None and not self._partial_busy:
-            spoken = self._in_samples - seg.start_sample
-            if spoken >= self._next_partial:
-                self._next_partial = spoken + self.config.partial_interval * SAMPLE_RATE
-                self._partial_busy = True
-                self.spawn(self._partial(seg, self.segment_audio(seg.start_sample, self._in_samples)))
 
-    async def _partial(self, seg: SpeechSegment, audio: np.ndarray) -> None:
-        try:
-            if self.transcriber.blocking:
-                text = await asyncio.to_thread(self.transcriber.partial, audio, seg.index)
-            else:
-                text = self.transcriber.partial(audio, seg.index)
-            if text and seg.transcript is None:
-                msg = InputAudioTranscript(text, False, seg.turn_id)
-                await self.send(msg, turn_id=seg.turn_id, is_final=False, text=text)
-        finally:
-            self._partial_busy = False
+    async def _send_partial(self, seg: SpeechSegment, text: str) -> None:
+        if seg.transcript is None and not self.closed:
+            msg = InputAudioTranscript(text, False, seg.turn_id)
+            await self.send(msg, turn_id=seg.turn_id, is_final=False, text=text)
 
     async def _on_vad(self, ev: VadEvent, t: float, forced: bool = False) -> None:
         if ev.kind == "start":
@@ -305,7 +296,9 @@ class Session(Responder):
             seg.start_wall = self.truth.wall(seg.start_t)
             self.truth.segments.append(seg)
             self._seg = seg
-            self._next_partial = self.config.partial_interval * SAMPLE_RATE
+            self.listener.begin(
+                seg, self.segment_audio(max(0, ev.position - PREROLL_SAMPLES), self._in_samples)
+            )
             seg.started_sent_t = await self.send(SpeechStarted(False))
             await self.barge_in(seg.started_sent_t or t)
         elif self._seg is not None:
@@ -317,7 +310,7 @@ class Session(Responder):
             seg.endpointing = self.latency.sample("endpointing")
             release = asyncio.Event()
             self._pending_stop = (seg, release)
-            self.spawn(self._finish_segment(seg, release))
+            self.spawn(self._finish_segment(seg, release, self.listener.end()))
 
     async def _send_stopped(self, seg: SpeechSegment) -> None:
         """Send ``speech_stopped`` for ``seg`` once (early, and ``forced``, when new speech starts first)."""
@@ -330,8 +323,13 @@ class Session(Responder):
             seg.stopped_sent_t = now  # claimed before awaiting: sent once even if called twice
             seg.stopped_sent_t = await self.send(SpeechStopped()) or now
 
-    async def _finish_segment(self, seg: SpeechSegment, release: asyncio.Event) -> None:
-        """Endpointing delay → speech_stopped → transcription (delay ∥ recognition) → final → reply."""
+    async def _finish_segment(
+        self, seg: SpeechSegment, release: asyncio.Event, heard: asyncio.Future
+    ) -> None:
+        """Endpointing delay → speech_stopped → transcription (delay ∥ recognition) → final → reply.
+
+        The reply waits if the user is speaking again by then (unless the agent's
+        ``talk_over_user`` is set): the words are answered together with the next segment's."""
         assert seg.stop_decided_t is not None and seg.end_sample is not None
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(
@@ -340,11 +338,12 @@ class Session(Responder):
         await self._send_stopped(seg)
         t_stop = seg.stopped_sent_t or time.perf_counter()
         seg.transcription = self.latency.sample("transcription")
-        audio = self.segment_audio(seg.start_sample, seg.end_sample)
-        if self.transcriber.blocking:
-            text = await asyncio.to_thread(self.transcriber.final, audio, seg.index)
-        else:
-            text = self.transcriber.final(audio, seg.index)
+        try:
+            text = await heard
+        except Exception as e:  # a plugged-in recognizer failed: say so, keep the session
+            log.error("session %s: recognizer failed: %s", self.id, e, exc_info=e)
+            self.client_error(f"recognizer failed on segment {seg.index}: {e!r}")
+            text = ""
         delay = t_stop + seg.transcription - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -357,7 +356,27 @@ class Session(Responder):
             "message", seg.start_t, role="user", message=text, durationMs=dur_ms, turnId=seg.turn_id
         )
         self._last_activity = time.perf_counter()
+        if self._carry:
+            text, self._carry = f"{self._carry} {text}".strip(), ""
+        if self._seg is not None and not self.agent.talk_over_user:
+            self._carry = text  # the user goes on talking: answer when they are done
+            return
         turn = TurnTruth(seg.turn_id or str(uuid.uuid4()), "reply", seg.index, text)
         turn.delays.update(endpointing=seg.endpointing or 0.0, transcription=seg.transcription)
         turn.t_final_transcript = t_final
         self.start_response(turn, transcript=text, t_ref=t_final)
+
+
+def _recognizer(asr: str | RecognizerFactory, agent: AgentSpec) -> tuple[str, Recognizer]:
+    """The session's ``(source name, recognizer)``: the agent's phrases constrain it; an agent
+    with a script gets scripted transcripts when ``asr`` is "scripted" (or "auto" without
+    pocketsphinx)."""
+    source, factory = make_recognizer_factory(asr)
+    if source == "placeholder" and asr == "auto" and agent.script:
+        source, factory = "scripted", lambda phrases: ScriptedRecognizer()
+    rec = factory(list(agent.phrases) if agent.phrases else None)
+    if isinstance(rec, ScriptedRecognizer):
+        rec.script = list(agent.script or [])
+    elif not isinstance(rec, Recognizer):
+        raise TypeError(f"the asr factory must return a vatel_nb.simulator.Recognizer, got {rec!r}")
+    return source, rec

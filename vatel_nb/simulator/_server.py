@@ -35,10 +35,12 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from ._agents import AgentSpec, ReplyFunction, Tool, demo_agent, demo_reply
-from ._asr import Transcriber, warm_pocketsphinx
+from ._asr import make_recognizer_factory, warm_pocketsphinx
 from ._conversation import Session, SessionConfig
 from ._latency import Latency
 from ._profiles import WireProfile, resolve_profile
+from ._recognizer import RecognizerFactory, ScriptedRecognizer
+from ._repertoire import DEMO_PHRASES
 from ._rest import build_app
 from ._state import SimulatorState
 from ._tokens import TokenSigner
@@ -108,14 +110,16 @@ class Simulator:
         host, port: where to listen (port 0 = a free port; see :attr:`base_url`).
         token_ttl: session token lifetime.
         latency: default injected delays (:class:`Latency`) for agents without their own.
-        asr: transcription source: "auto" (pocketsphinx if importable, else scripted, else
-            placeholder), "pocketsphinx", "scripted" or "placeholder".
+        asr: the recognizer: "auto" (pocketsphinx if importable, else scripted for agents with a
+            script, else placeholder), "pocketsphinx", "scripted", "placeholder", or your own
+            ``factory(phrases) -> Recognizer`` (see :mod:`vatel_nb.simulator._recognizer`).
         voice: "auto" (espeak-ng if importable), "espeak" or "synthetic".
         idle_timeout: end a session after this long without user speech or agent activity.
         tool_timeout: how long to wait for a ``tool_call_output``.
         chunk_ms: duration of each ``response_audio`` chunk under the ``spec`` profile (10–100 ms).
         max_message_bytes: largest accepted client frame (bigger → close 1009).
-        vad_threshold: VAD frame RMS threshold (full scale 1.0; 0.01 ≈ −40 dBFS).
+        vad_threshold: the VAD's absolute frame RMS threshold (full scale 1.0; 0.01 ≈ −40 dBFS);
+            frames must also be 9 dB above the running noise floor (see :mod:`vatel_nb._vad`).
         profile: the wire profile, ``"vendor"`` (what the real service does; the default, or
             ``$VATEL_NB_SIM_PROFILE``) or ``"spec"`` (``openapi.json`` exactly); :mod:`._profiles`.
         max_calls: finished calls kept (record and ground truth); older ones are forgotten.
@@ -131,7 +135,7 @@ class Simulator:
         *,
         token_ttl: float = 300.0,
         latency: Latency | None = None,
-        asr: str = "auto",
+        asr: str | RecognizerFactory = "auto",
         voice: str = "auto",
         idle_timeout: float = 120.0,
         tool_timeout: float = 10.0,
@@ -149,7 +153,7 @@ class Simulator:
             raise ValueError(
                 f"need max_calls >= 1 and 0 <= max_recordings <= max_calls, got {max_calls}, {max_recordings}"
             )
-        Transcriber(asr)  # validates the choice early
+        self._asr_source = make_recognizer_factory(asr)[0]  # validates the choice early
         self.api_key: str = api_key or f"sim-{secrets.token_urlsafe(18)}"
         self.host = host
         self.port = port
@@ -210,6 +214,8 @@ class Simulator:
         script: Sequence[str] | None = None,
         idle_timeout: float | None = None,
         tool_timeout: float | None = None,
+        phrases: Sequence[str] | None = None,
+        talk_over_user: bool = False,
         agent_id: str | None = None,
     ) -> str:
         """Register an agent; returns its id (a new UUID unless ``agent_id`` is given).
@@ -218,13 +224,20 @@ class Simulator:
         stop_secs} (defaults 0.2 / 0.5). ``reply(transcript, history) -> Reply | str | None`` (see
         :mod:`vatel_nb.simulator._agents`). ``script``: expected user utterances, one per speech
         segment, for the scripted transcription source. ``latency``/``idle_timeout``/
-        ``tool_timeout`` override the simulator's for this agent's sessions.
+        ``tool_timeout`` override the simulator's for this agent's sessions. ``phrases``: what the
+        agent expects users to say; the recognizer is constrained to them (pocketsphinx: a JSGF
+        grammar; other speech falls back to open vocabulary). ``talk_over_user``: answer as soon
+        as the final transcript is ready even if the user is speaking again by then (default
+        False: the answer waits for the user's next pause and covers both parts) — set it, with a
+        ``Latency(transcription=…)`` longer than the user's pause, to produce an agent that talks
+        over the user on purpose.
         """
         spec = AgentSpec(
             name=name, first_message=first_message, prompt=prompt,
             vad_settings=vad_settings or {}, reply=reply, tools=tuple(tools),
             latency=latency, script=list(script) if script is not None else None, idle_timeout=idle_timeout,
-            tool_timeout=tool_timeout,
+            tool_timeout=tool_timeout, phrases=tuple(phrases) if phrases else None,
+            talk_over_user=talk_over_user,
         )  # fmt: skip
         if agent_id is not None:
             spec.id = str(uuid.UUID(agent_id))
@@ -253,10 +266,15 @@ class Simulator:
 
     def set_script(self, lines: Sequence[str], *, session_id: str) -> None:
         """Replace a live session's scenario script (expected user utterances, one per segment)."""
-        transcriber = self._session(session_id).transcriber
-        transcriber.script = list(lines)
-        if transcriber.source == "placeholder" and self._state.config.asr == "auto":
-            transcriber.source = "scripted"
+        session = self._session(session_id)
+        rec = session.recognizer
+        if isinstance(rec, ScriptedRecognizer):
+            rec.script = list(lines)
+        elif session.asr_source == "placeholder" and self._state.config.asr == "auto":
+            scripted = ScriptedRecognizer(lines)
+            scripted.index = len(session.truth.segments) - 1
+            session.recognizer = session.listener.recognizer = scripted
+            session.asr_source = session.truth.asr_source = "scripted"
 
     def _session(self, session_id: str) -> Session:
         try:
@@ -310,11 +328,8 @@ class Simulator:
         self._server = server
         self._state.stopping = False
         self._serve_task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
-        if (
-            self._state.config.asr != "placeholder"
-            and Transcriber(self._state.config.asr).source == "pocketsphinx"
-        ):
-            asyncio.get_running_loop().run_in_executor(None, warm_pocketsphinx)
+        if self._asr_source == "pocketsphinx":
+            asyncio.get_running_loop().run_in_executor(None, warm_pocketsphinx, DEMO_PHRASES)
         while not server.started:
             if self._serve_task.done():
                 self._server = None

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..protocol import SAMPLE_RATE
 
-__all__ = ["Voice", "espeak_available", "leading_silence"]
+__all__ = ["Voice", "espeak_available", "leading_silence", "speak"]
 
 _ESPEAK_LOCK = threading.Lock()
 _espeak: tuple | None = None  # (lib, sample_rate, callback, buffer)
@@ -45,6 +45,7 @@ def _load_espeak() -> tuple:
     import espeakng_loader  # optional dependency: vatel-nb[voice]
 
     lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
     lib.espeak_Synth.argtypes = [
         ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
@@ -71,20 +72,38 @@ def _load_espeak() -> tuple:
     return _espeak
 
 
-def _espeak_synth(text: str) -> np.ndarray:
+def _espeak_synth(text: str, voice: str = "en", rate: int | None = None) -> np.ndarray:
+    """espeak-ng speech at 24 kHz. ``voice``: an espeak voice name (``"en"``, ``"en-us+f3"``,
+    ``"en-gb-x-rp+m2"``, …); ``rate``: words per minute (espeak's default ≈ 175)."""
     with _ESPEAK_LOCK:
-        lib, rate, _cb, chunks = _load_espeak()
+        lib, rate_hz, _cb, chunks = _load_espeak()
         chunks.clear()
-        data = text.encode("utf-8")
-        lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)  # POS_CHARACTER, espeakCHARS_UTF8
-        lib.espeak_Synchronize()
+        if lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            lib.espeak_SetVoiceByName(b"en")
+            raise ValueError(f"espeak-ng has no voice {voice!r} (try 'en', 'en-us', 'en-us+f3')")
+        try:
+            lib.espeak_SetParameter(1, int(rate or 175), 0)  # espeakRATE, absolute
+            data = text.encode("utf-8")
+            lib.espeak_Synth(data, len(data) + 1, 0, 1, 0, 1, None, None)  # POS_CHARACTER, espeakCHARS_UTF8
+            lib.espeak_Synchronize()
+        finally:
+            if voice != "en" or rate is not None:
+                lib.espeak_SetVoiceByName(b"en")
+                lib.espeak_SetParameter(1, 175, 0)
         x = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         chunks.clear()
     if x.size == 0:
         return x.astype(np.int16)
-    n = round(x.size * SAMPLE_RATE / rate)
-    y = np.interp(np.arange(n) * (rate / SAMPLE_RATE), np.arange(x.size), x.astype(np.float32))
+    n = round(x.size * SAMPLE_RATE / rate_hz)
+    y = np.interp(np.arange(n) * (rate_hz / SAMPLE_RATE), np.arange(x.size), x.astype(np.float32))
     return np.clip(np.round(y), -32768, 32767).astype(np.int16)
+
+
+def speak(text: str, voice: str = "en", rate: int | None = None) -> np.ndarray:
+    """espeak-ng speech for ``text`` in ``voice`` at ``rate`` words per minute: int16, 24 kHz.
+
+    For generating test and benchmark utterances (needs ``vatel-nb[voice]``); not cached."""
+    return _espeak_synth(text, voice, rate)
 
 
 def _synthetic(text: str) -> np.ndarray:
