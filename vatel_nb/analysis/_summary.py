@@ -12,6 +12,7 @@ VAD ran, else ``user_start``–``user_end − stop_secs``; agent = ``t_played`` 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,16 +30,21 @@ def _calls(turns_df: pd.DataFrame) -> list[pd.DataFrame]:
     return [g for _, g in turns_df.groupby("call", sort=True)]
 
 
+def _per_call(turns_df: pd.DataFrame, fn: Callable[[pd.DataFrame], pd.DataFrame]) -> pd.DataFrame:
+    """``fn`` applied to each call's turns, with a ``call`` column (1 when there is none), concatenated."""
+    parts = []
+    for part in _calls(turns_df):
+        out = fn(part)
+        out["call"] = int(part["call"].iloc[0]) if "call" in part.columns and len(part) else 1
+        parts.append(out)
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 def speech_intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
     """``speaker`` (user | agent), ``start``, ``end`` (kernel s since the call's start), ``turn``,
     ``call`` — sorted by call, then start. A user turn still open when the call ended (outcome
     ``cut-off-by-end`` with no ``user_end``) runs to its client-VAD end."""
-    parts = []
-    for part in _calls(turns_df):
-        iv = _intervals(part)
-        iv["call"] = int(part["call"].iloc[0]) if "call" in part.columns and len(part) else 1
-        parts.append(iv)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _per_call(turns_df, _intervals)
 
 
 def _intervals(turns_df: pd.DataFrame) -> pd.DataFrame:
@@ -63,12 +69,7 @@ def floor_transfers(turns_df: pd.DataFrame) -> pd.DataFrame:
     """Speaker changes: ``from``, ``to``, ``t`` (onset of the next speaker, kernel s) and ``fto_ms``
     = next onset − previous speaker's offset (> 0 gap, < 0 overlap); within each call, never
     across two calls (``call`` column)."""
-    parts = []
-    for part in _calls(turns_df):
-        ft = _transfers(part)
-        ft["call"] = int(part["call"].iloc[0]) if "call" in part.columns and len(part) else 1
-        parts.append(ft)
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return _per_call(turns_df, _transfers)
 
 
 def _transfers(turns_df: pd.DataFrame) -> pd.DataFrame:
