@@ -13,7 +13,7 @@ import pytest
 
 from vatel_nb._audio import resample, write_wav
 from vatel_nb.analysis import turns
-from vatel_nb.caller import ScriptedCaller, Utterance, load_utterance_audio
+from vatel_nb.caller import ScriptedCaller, SpokenUtterance, Utterance, load_utterance_audio
 from vatel_nb.caller._script import as_utterances
 from vatel_nb.session import VatelSession
 from vatel_nb.simulator import Latency, Simulator, Voice, demo_reply
@@ -189,3 +189,23 @@ def test_no_greeting_no_wait_and_a_silent_reply_times_out(no_vatel_env):
     td = s.turns()
     assert list(td["outcome"]) == ["silent", "responded"]
     assert list(td["transcript"]) == ["hmm", "hello"]
+
+
+def test_a_late_flush_of_the_barged_in_reply_is_not_taken_for_the_reply():
+    """On a slow machine the flush of the reply the user barged into can land after the barge-in
+    ended: the caller must still wait for the reply to the barge-in, not hang up."""
+    from vatel_nb.caller._playback import PlaybackEvent
+
+    class Sink:  # stands in for the session: takes the caller's envelopes
+        def handle_frontend(self, envelope, buffers):
+            pass
+
+    caller = ScriptedCaller(Sink(), ["Tell me a story", Utterance("Stop", barge_in=1.0)])
+    caller._report(PlaybackEvent("started", "story", 1.0))
+    caller.spoken.append(SpokenUtterance(1, "Stop", 2.0, 2.1, 2.5, 2.6, True))
+    caller._st.last_utterance_end = 2.6
+    caller._report(PlaybackEvent("flushed", "story", 2.9, samples=40_000, dropped_samples=1_000))
+    assert not caller._replied()  # the barged-into reply was cut late: no reply to "Stop" yet
+    caller._report(PlaybackEvent("started", "ok", 3.2))
+    caller._report(PlaybackEvent("stopped", "ok", 4.0, samples=19_200))
+    assert caller._replied()

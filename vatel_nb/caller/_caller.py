@@ -169,7 +169,10 @@ class ScriptedCaller:
                 self._maybe_barge_in(ev.t)
         elif ev.event in ("stopped", "flushed"):
             st.agent_busy = self.model.playing(ev.t + 1e-6) is not None
-            st.last_agent_stop = ev.t
+            if ev.event == "stopped" or self._is_reply(ev.turn_id):
+                # a reply that played out, or was cut; not the flush of the reply the user barged
+                # into, which can land after the barge-in ended when the machine is slow
+                st.last_agent_stop = ev.t
             if self._is_reply(ev.turn_id):
                 self._schedule_after_reply(ev.t)
                 self._say(f"  agent audio {ev.event} after {ev.samples / SAMPLE_RATE:.1f} s")
