@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 ENTRY = "widget.js"
+#: Every anywidget entry module in js/src, each bundled on its own: the call widget, the call view.
+ENTRIES = (ENTRY, "view.js")
 WORKLET_PLACEHOLDER = "worklet_source.js"
 WORKLET_SUFFIX = ".worklet.js"
 HEADER = "// ---- module: {name} ----"
@@ -138,7 +140,7 @@ def _order(src_dir: Path, roots: list[str], *, entry: str | None) -> list[_Modul
         path = src_dir / name
         if not path.is_file():
             raise BundleError(f"{origin}: imports ./{name}, which does not exist in {src_dir}")
-        mod = parsed.get(name) or _parse(path, entry=name == entry)
+        mod = parsed.get(name) or _parse(path, entry=name == entry or name in ENTRIES)
         parsed[name] = mod
         state[name] = "visiting"
         for dep, names, lineno in mod.imports:
@@ -187,29 +189,31 @@ def build_bundle(src_dir: Path, entry: str = ENTRY) -> str:
                 raise BundleError(f"{WORKLET_PLACEHOLDER} must `export const WORKLET_SOURCE = null;`")
             body = f"const WORKLET_SOURCE = {json.dumps(worklet)};\n"
         parts.append(HEADER.format(name=m.name) + "\n" + body)
+    others = [e for e in ENTRIES if e != entry and (src_dir / e).is_file()]
     bundled = {m.name for m in mods} | {n for n in re.findall(r"^// ---- module: (\S+) ----$", worklet, re.M)}
+    bundled |= {m.name for m in _order(src_dir, others, entry=None)} if others else set()
     unused = sorted(p.name for p in src_dir.glob("*.js") if p.name not in bundled)
     if unused:
         raise BundleError(
-            f"js/src modules not reachable from {entry} or a worklet: {', '.join(unused)}; "
-            "import or delete them"
+            f"js/src modules not reachable from {', '.join([entry, *others])} or a worklet: "
+            f"{', '.join(unused)}; import or delete them"
         )
     return "\n".join(parts)
 
 
-_CACHE: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
+_CACHE: dict[tuple[str, str, tuple[tuple[str, int, int], ...]], str] = {}
 
 
-def widget_esm() -> str:
-    """The widget's ES module text (for ``AnyWidget._esm``); rebuilt only when a file changed."""
+def widget_esm(entry: str = ENTRY) -> str:
+    """The ES module text of ``entry`` (for ``AnyWidget._esm``; one of :data:`ENTRIES`); rebuilt
+    only when a file changed."""
     src = js_source_dir()
-    key = (
-        str(src),
-        tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in src.glob("*.js"))),
-    )
+    files = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in src.glob("*.js")))
+    key = (str(src), entry, files)
     text = _CACHE.get(key)
     if text is None:
-        text = build_bundle(src)
-        _CACHE.clear()
+        text = build_bundle(src, entry)
+        for k in [k for k in _CACHE if k[:2] == key[:2]]:
+            del _CACHE[k]
         _CACHE[key] = text
     return text

@@ -1,0 +1,430 @@
+// The call view's DOM: toolbar, two stacked canvases (timeline below, cursor above), the <audio>
+// element, the latency waterfall panel, mouse and keyboard. Used by the widget (model = the
+// anywidget model) and by the HTML file (model = a static stand-in). Stable class names for
+// tests: vatel-view, vatel-view-play, vatel-view-time, vatel-view-canvas, vatel-view-waterfall,
+// vatel-view-audio; the root's data-t0 / data-t1 (visible range, s), data-cursor (s),
+// data-playing, data-turn (selected turn) and data-width (CSS px of the canvas).
+
+import { COLORS, LAYOUT, TIME_MARKS, columnsFor, drawCursor, drawTimeline } from "./view_draw.js";
+import { Player } from "./view_player.js";
+import { clampScale, followScale, formatMs, formatTime, makeScale, panScale, turnAtX, turnIndex, waterfall, xToTime, zoomScale } from "./timeline.js";
+import { asUint8 } from "./pcm16.js";
+
+export const VIEW_CSS = `
+.vatel-view { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #1f1f1f); background: var(--jp-layout-color1, #fff);
+  border: 1px solid var(--jp-border-color2, #ccc); border-radius: 6px; padding: 8px 10px; outline: none; }
+.vatel-view:focus-visible { box-shadow: 0 0 0 2px var(--jp-brand-color2, #64b5f6); }
+.vatel-view .vv-bar { display: flex; align-items: center; gap: 8px; flex-wrap: wrap; margin-bottom: 6px; }
+.vatel-view .vv-title { font-weight: 600; }
+.vatel-view .vv-stats, .vatel-view .vv-help { color: var(--jp-ui-font-color2, #616161); }
+.vatel-view .vv-help { font-size: 11px; margin-left: auto; }
+.vatel-view button { font: inherit; cursor: pointer; padding: 2px 10px; border-radius: 4px; min-width: 30px;
+  border: 1px solid var(--jp-border-color1, #999); background: var(--jp-layout-color2, #eee); color: var(--jp-ui-font-color1, #1f1f1f); }
+.vatel-view .vatel-view-time { font-variant-numeric: tabular-nums; min-width: 150px; }
+.vatel-view .vv-stage { position: relative; width: 100%; height: ${LAYOUT.height}px; cursor: crosshair; user-select: none; }
+.vatel-view .vv-stage canvas { position: absolute; left: 0; top: 0; width: 100%; height: ${LAYOUT.height}px; }
+.vatel-view .vv-live { color: var(--jp-success-color1, #388e3c); font-weight: 600; }
+.vatel-view .vv-error { color: var(--jp-error-color1, #d32f2f); }
+.vatel-view .vv-legend { display: flex; gap: 12px; flex-wrap: wrap; font-size: 11px; color: var(--jp-ui-font-color2, #616161); margin-top: 2px; }
+.vatel-view .vv-legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: -1px; }
+.vatel-view .vatel-view-waterfall { margin-top: 6px; min-height: 64px; border-top: 1px solid var(--jp-border-color2, #ccc); padding-top: 6px; }
+.vatel-view .vv-wf-bar { position: relative; height: 16px; background: var(--jp-layout-color2, #f2f2f2); border-radius: 3px; margin: 4px 0; overflow: visible; }
+.vatel-view .vv-wf-bar span { position: absolute; top: 0; height: 100%; }
+.vatel-view .vv-wf-bar b { position: absolute; top: -3px; width: 2px; height: 22px; background: #000; }
+.vatel-view .vv-wf-rows { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 12px; }
+.vatel-view .vv-wf-rows i { display: inline-block; width: 9px; height: 9px; margin-right: 4px; }
+.vatel-view .vv-say { color: var(--jp-ui-font-color2, #616161); margin: 2px 0; white-space: pre-wrap; }
+`;
+
+const SEGMENT_COLORS = ["#8e24aa", "#1976d2", "#00acc1", "#43a047", "#fb8c00", "#9e9d24", "#6d4c41"];
+
+/** @param {string} tag @param {string} [cls] @param {string} [text] */
+function h(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * The envelope bytes split into per-level Int8Arrays for each channel.
+ * @param {any} timeline @param {any} bytes DataView / ArrayBuffer / typed array
+ */
+export function splitEnvelopes(timeline, bytes) {
+  const u8 = bytes ? asUint8(bytes) : new Uint8Array(0);
+  const i8 = new Int8Array(u8.buffer, u8.byteOffset, u8.byteLength);
+  const out = { user: [], agent: [] };
+  for (const lvl of timeline.levels || []) {
+    for (const ch of ["user", "agent"]) {
+      const [off, len] = lvl[ch] || [0, 0];
+      out[ch].push(off + len <= i8.length ? i8.subarray(off, off + len) : new Int8Array(0));
+    }
+  }
+  return out;
+}
+
+/**
+ * The waterfall panel of one turn (DOM).
+ * @param {any} turn @param {[string, string][]} components
+ */
+export function waterfallPanel(turn, components) {
+  const box = h("div");
+  const wf = waterfall(turn, components);
+  const head = h("div");
+  const title = h("b", "", `Turn ${turn.turn} · ${turn.outcome} · ${formatTime(turn.start ?? NaN)}`);
+  head.append(title);
+  const v2v = h("span", "", `  heard voice-to-voice ${formatMs(wf.v2v)}`);
+  v2v.className = "vv-wf-v2v";
+  head.append(v2v, h("span", "vv-stats", ` · server e2e ${formatMs(wf.e2e)}`));
+  if (turn.latency && typeof turn.latency.time_to_yield_ms === "number") {
+    head.append(h("span", "vv-stats", ` · time to yield ${formatMs(turn.latency.time_to_yield_ms)}`));
+  }
+  if (turn.latency && typeof turn.latency.tool_ms === "number") {
+    head.append(h("span", "vv-stats", ` · tools ${formatMs(turn.latency.tool_ms)} (${turn.tool_names || ""})`));
+  }
+  if (turn.latency && typeof turn.latency.greeting_ms === "number") {
+    head.append(h("span", "vv-stats", ` · greeting ${formatMs(turn.latency.greeting_ms)}`));
+  }
+  box.append(head);
+  const scaleMs = Math.max(wf.stacked, wf.v2v || 0, 1);
+  const bar = h("div", "vv-wf-bar");
+  wf.segments.forEach((s, i) => {
+    if (s.to <= s.from) return;
+    const seg = h("span");
+    seg.style.left = `${(s.from / scaleMs) * 100}%`;
+    seg.style.width = `${((s.to - s.from) / scaleMs) * 100}%`;
+    seg.style.background = SEGMENT_COLORS[i % SEGMENT_COLORS.length];
+    seg.title = `${s.label}: ${formatMs(s.ms)}`;
+    bar.append(seg);
+  });
+  if (wf.v2v !== null && wf.v2v >= 0) {
+    const mark = h("b");
+    mark.style.left = `calc(${(wf.v2v / scaleMs) * 100}% - 1px)`;
+    mark.title = `heard voice-to-voice ${formatMs(wf.v2v)}`;
+    bar.append(mark);
+  }
+  box.append(bar);
+  const rows = h("div", "vv-wf-rows");
+  wf.segments.forEach((s, i) => {
+    const r = h("span", "vv-wf-row");
+    const sw = h("i");
+    sw.style.background = SEGMENT_COLORS[i % SEGMENT_COLORS.length];
+    r.append(sw, document.createTextNode(`${s.label} ${formatMs(s.ms)}`));
+    r.dataset.column = s.column;
+    rows.append(r);
+  });
+  box.append(rows);
+  if (turn.transcript) box.append(h("div", "vv-say", `user: ${turn.transcript}`));
+  if (turn.agent_text) box.append(h("div", "vv-say", `agent: ${turn.agent_text}`));
+  return box;
+}
+
+/**
+ * Render the call view into `el`. Returns the cleanup function.
+ * @param {any} model `get(name)`, `on/off("change:name", fn)` (anywidget model or a static stand-in)
+ * @param {HTMLElement} el
+ * @param {import("./view_player.js").AudioSource} source
+ */
+export function renderCallView(model, el, source) {
+  const ac = new AbortController();
+  const opts = { signal: ac.signal };
+  const style = h("style", "", VIEW_CSS);
+  const root = h("div", "vatel-view");
+  root.tabIndex = 0;
+  const bar = h("div", "vv-bar");
+  const play = h("button", "vatel-view-play", "▶");
+  play.title = "play / pause (space)";
+  const prevB = h("button", "vv-prev", "‹ turn");
+  prevB.title = "previous turn (←)";
+  const nextB = h("button", "vv-next", "turn ›");
+  nextB.title = "next turn (→)";
+  const zin = h("button", "vv-zoom-in", "+");
+  zin.title = "zoom in (+ or wheel)";
+  const zout = h("button", "vv-zoom-out", "−");
+  zout.title = "zoom out (− or wheel)";
+  const fit = h("button", "vv-fit", "fit");
+  fit.title = "whole call (0)";
+  const time = h("span", "vatel-view-time", "0:00.0");
+  const titleE = h("span", "vv-title");
+  const live = h("span", "vv-live");
+  const stats = h("span", "vv-stats");
+  const err = h("span", "vv-error");
+  const help = h("span", "vv-help", "click: play from there · drag / shift+wheel: pan · wheel: zoom · space · ← →");
+  bar.append(play, prevB, nextB, zin, zout, fit, time, titleE, live, stats, err, help);
+  const stage = h("div", "vv-stage");
+  const base = h("canvas", "vatel-view-canvas");
+  const over = h("canvas", "vv-cursor");
+  stage.append(base, over);
+  const legend = h("div", "vv-legend");
+  const legendItems = [
+    [COLORS.user, "user (left channel)"],
+    [COLORS.agent, "agent (right channel, as played)"],
+    [COLORS.latency, "end of speech → agent heard"],
+    [COLORS.tool, "tool call"],
+    [COLORS.interruption, "interruption"],
+  ];
+  for (const [c, label] of legendItems) {
+    const s = h("span");
+    const sw = h("i");
+    sw.style.background = c;
+    s.append(sw, document.createTextNode(label));
+    legend.append(s);
+  }
+  const marks = h("span", "", "instants: ");
+  for (const [col, c] of TIME_MARKS) {
+    const s = h("span", "", col.replace(/^t_/, "") + " ");
+    s.style.color = c;
+    marks.append(s);
+  }
+  legend.append(marks);
+  const panel = h("div", "vatel-view-waterfall", "Hover or click a turn (the grey boxes) for its latency waterfall.");
+  const audio = /** @type {HTMLAudioElement} */ (h("audio", "vatel-view-audio"));
+  audio.preload = "auto";
+  root.append(bar, stage, legend, panel, audio);
+  el.append(style, root);
+
+  /** @type {any} */
+  let tl = model.get("timeline") || {};
+  let env = splitEnvelopes(tl, model.get("envelopes"));
+  let index = turnIndex(tl.turns || []);
+  let duration = Math.max(tl.duration_s || 0, 0.25);
+  let scale = makeScale(0, duration, 600);
+  let fitted = true;
+  let cols = null;
+  let selected = null;
+  let hover = null;
+  let following = true;
+  let raf = 0;
+  let dpr = 1;
+
+  const player = new Player(audio, source, (s) => {
+    play.textContent = s.playing ? "❚❚" : "▶";
+    root.dataset.playing = String(s.playing);
+    err.textContent = s.error;
+    if (s.playing) loop();
+    drawOver();
+  });
+
+  function sizeCanvases() {
+    const w = Math.max(50, stage.clientWidth || 600);
+    dpr = globalThis.devicePixelRatio || 1;
+    for (const c of [base, over]) {
+      c.width = Math.round(w * dpr);
+      c.height = Math.round(LAYOUT.height * dpr);
+    }
+    scale = fitted ? makeScale(0, duration, w) : clampScale({ ...scale, width: w }, duration);
+    root.dataset.width = String(w);
+  }
+
+  function drawBase() {
+    cols = columnsFor(tl, env, scale);
+    const ctx = base.getContext("2d");
+    if (!ctx) return;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    drawTimeline(ctx, { timeline: { turns: [], intervals: [], tools: [], interruptions: [], levels: [], ...tl }, scale, cols, selected, hover });
+    root.dataset.t0 = String(scale.t0);
+    root.dataset.t1 = String(scale.t1);
+  }
+
+  function drawOver() {
+    const t = player.time();
+    const ctx = over.getContext("2d");
+    if (ctx) {
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, scale.width, LAYOUT.height);
+      drawCursor(ctx, scale, t);
+    }
+    time.textContent = `${formatTime(t)} / ${formatTime(duration, 0)}`;
+    root.dataset.cursor = t.toFixed(3);
+  }
+
+  function setScale(s, keepFollow = false) {
+    scale = s;
+    fitted = s.t0 <= 0 && s.t1 >= duration - 1e-6;
+    if (!keepFollow) following = false;
+    drawBase();
+    drawOver();
+  }
+
+  function loop() {
+    if (raf) return;
+    const step = () => {
+      raf = 0;
+      if (!player.playing) return drawOver();
+      const t = player.time();
+      if (following) {
+        const s = followScale(scale, t, duration);
+        if (s !== scale) setScale(s, true);
+      }
+      drawOver();
+      raf = requestAnimationFrame(step);
+    };
+    raf = requestAnimationFrame(step);
+  }
+
+  function showPanel(turn) {
+    panel.replaceChildren(
+      turn ? waterfallPanel(turn, tl.components || []) : h("span", "", "Hover or click a turn for its latency waterfall."),
+    );
+  }
+
+  function select(turn, seek = true) {
+    selected = turn;
+    root.dataset.turn = turn ? String(turn.turn) : "";
+    showPanel(turn);
+    drawBase();
+    if (turn && seek) {
+      following = true;
+      const s = followScale(scale, turn.start, duration, 0.1);
+      if (s !== scale) setScale(s, true);
+      player.seek(turn.start, { play: true });
+    }
+  }
+
+  function header() {
+    titleE.textContent = tl.title || "";
+    live.textContent = tl.live ? "● live" : "";
+    const st = tl.stats || {};
+    stats.textContent = `${st.turns ?? 0} user turns · v2v p50 ${formatMs(st.v2v_p50)} · p90 ${formatMs(st.v2v_p90)}`;
+  }
+
+  function update() {
+    tl = model.get("timeline") || {};
+    env = splitEnvelopes(tl, model.get("envelopes"));
+    index = turnIndex(tl.turns || []);
+    const was = duration;
+    duration = Math.max(tl.duration_s || 0, 0.25);
+    if (fitted || scale.t1 >= was - 1e-6) scale = fitted ? makeScale(0, duration, scale.width) : clampScale(scale, duration);
+    if (selected) selected = (tl.turns || []).find((t) => t.turn === selected.turn) || null;
+    header();
+    drawBase();
+    drawOver();
+  }
+
+  // ---- mouse: click = play from there (or the turn's start on the turn lane), drag = pan
+  let drag = null;
+  stage.addEventListener(
+    "pointerdown",
+    (e) => {
+      root.focus({ preventScroll: true });
+      drag = { x: e.clientX, moved: false, scale };
+      stage.setPointerCapture?.(e.pointerId);
+    },
+    opts,
+  );
+  stage.addEventListener(
+    "pointermove",
+    (e) => {
+      const r = stage.getBoundingClientRect();
+      const x = e.clientX - r.left;
+      const y = e.clientY - r.top;
+      if (drag) {
+        const dx = e.clientX - drag.x;
+        if (Math.abs(dx) > 3) drag.moved = true;
+        if (drag.moved) setScale(panScale(drag.scale, dx, duration));
+        return;
+      }
+      const t = y >= LAYOUT.turns.top ? turnAtX(tl.turns || [], scale, x) : null;
+      if (t !== hover) {
+        hover = t;
+        if (!selected || t) showPanel(t || selected);
+        drawBase();
+      }
+    },
+    opts,
+  );
+  stage.addEventListener(
+    "pointerup",
+    (e) => {
+      const d = drag;
+      drag = null;
+      if (!d || d.moved) return;
+      const r = stage.getBoundingClientRect();
+      const x = e.clientX - r.left;
+      const y = e.clientY - r.top;
+      const turn = y >= LAYOUT.turns.top ? turnAtX(tl.turns || [], scale, x) : null;
+      if (turn) return select(turn);
+      following = true;
+      player.seek(Math.min(duration, Math.max(0, xToTime(scale, x))), { play: true });
+    },
+    opts,
+  );
+  stage.addEventListener(
+    "pointerleave",
+    () => {
+      if (hover) {
+        hover = null;
+        showPanel(selected);
+        drawBase();
+      }
+    },
+    opts,
+  );
+  stage.addEventListener(
+    "wheel",
+    (e) => {
+      e.preventDefault();
+      const r = stage.getBoundingClientRect();
+      if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+        setScale(panScale(scale, -(e.deltaX || e.deltaY), duration));
+      } else {
+        setScale(zoomScale(scale, Math.exp(-e.deltaY / 300), e.clientX - r.left, duration));
+      }
+    },
+    { signal: ac.signal, passive: false },
+  );
+
+  // ---- buttons and keys
+  const zoomBy = (f) => setScale(zoomScale(scale, f, scale.width / 2, duration));
+  const go = (dir) => {
+    const t = player.time();
+    const turn = dir > 0 ? index.next(t) : index.prev(t);
+    if (turn) select(turn);
+  };
+  play.addEventListener("click", () => player.toggle(), opts);
+  prevB.addEventListener("click", () => go(-1), opts);
+  nextB.addEventListener("click", () => go(1), opts);
+  zin.addEventListener("click", () => zoomBy(2), opts);
+  zout.addEventListener("click", () => zoomBy(0.5), opts);
+  fit.addEventListener("click", () => setScale(makeScale(0, duration, scale.width)), opts);
+  root.addEventListener(
+    "keydown",
+    (e) => {
+      const k = e.key;
+      if (k === " " || k === "k") player.toggle();
+      else if (k === "ArrowRight") go(1);
+      else if (k === "ArrowLeft") go(-1);
+      else if (k === "+" || k === "=") zoomBy(2);
+      else if (k === "-" || k === "_") zoomBy(0.5);
+      else if (k === "0") setScale(makeScale(0, duration, scale.width));
+      else if (k === "Home") player.seek(0);
+      else if (k === "Escape") select(null, false);
+      else return;
+      e.preventDefault();
+      e.stopPropagation(); // keep Jupyter's command-mode shortcuts out of it
+    },
+    opts,
+  );
+
+  const onChange = () => update();
+  model.on("change:timeline", onChange);
+  model.on("change:envelopes", onChange);
+  const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => (sizeCanvases(), drawBase(), drawOver())) : null;
+  if (ro) ro.observe(stage);
+  sizeCanvases();
+  header();
+  drawBase();
+  drawOver();
+  // the first layout may not be done yet (widget outputs attach later)
+  requestAnimationFrame(() => (sizeCanvases(), drawBase(), drawOver()));
+
+  return () => {
+    ac.abort();
+    if (ro) ro.disconnect();
+    if (raf) cancelAnimationFrame(raf);
+    model.off("change:timeline", onChange);
+    model.off("change:envelopes", onChange);
+    player.dispose();
+  };
+}

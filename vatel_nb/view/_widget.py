@@ -1,0 +1,136 @@
+"""``CallView``: the interactive call timeline widget (anywidget) and its live refresher.
+
+Synced traits: ``timeline`` (dict, see :mod:`vatel_nb.view._data`) and ``envelopes`` (bytes —
+sent as the comm message's binary buffer, never base64). The recording is not sent when the view
+opens: the page asks for windows of it (``audio-request`` → ``audio`` + a WAV buffer, see
+:mod:`vatel_nb.view._messages`). On a live session a daemon thread rebuilds the view while the
+call runs (when the log grew; at most every ``refresh_s``, and never more than ~1/3 of the time).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from .._audio import wav_bytes
+from ..log import SAMPLE_RATE
+from ..widget._bundle import widget_esm
+from ._data import ViewData, build_view_data
+from ._html import VIEW_ENTRY, write_html
+from ._messages import audio_error, audio_window, parse_request
+from ._source import CallSource, resolve_source
+
+__all__ = ["AUDIO_WINDOW_S", "CallView"]
+
+#: Length (s) of the recording windows the page fetches (≈ 96 kB per second of stereo PCM16).
+AUDIO_WINDOW_S = 60.0
+
+
+class CallView(anywidget.AnyWidget):
+    """The call on one time axis: both channels' waveforms, speech, turns, tool calls and
+    interruptions, the latency waterfall of each turn, and the stereo recording with a cursor.
+
+    ``source``: a :class:`~vatel_nb.session.VatelSession` (live: the view follows the call), an
+    :class:`~vatel_nb.log.EventLog`, or a saved session folder (or a folder of saved calls, e.g. a
+    suite's output: ``call`` picks one by index or folder name). ``refresh_s``: live refresh period.
+
+    In the page: click to play from there, click a turn to play it, drag or shift+wheel to pan,
+    wheel or +/− to zoom, space play/pause, ← → previous/next turn, 0 whole call.
+    """
+
+    _esm = widget_esm(VIEW_ENTRY)
+
+    timeline = traitlets.Dict(help="the view's data (turns, intervals, markers, levels), JSON").tag(sync=True)
+    envelopes = traitlets.Bytes(b"", help="waveform envelopes, int8 min/max per bucket").tag(sync=True)
+
+    def __init__(self, source: Any, call: Any = None, *, refresh_s: float = 1.0, **kwargs: Any) -> None:
+        self._source: CallSource = resolve_source(source, call)
+        self._lock = threading.Lock()
+        self._data: ViewData | None = None
+        self.refresh_s = float(refresh_s)
+        self.build_s = 0.0
+        super().__init__(**kwargs)
+        self.on_msg(self._on_custom)
+        self.refresh()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if self._source.live:
+            self._thread = threading.Thread(target=self._follow, name="vatel-call-view", daemon=True)
+            self._thread.start()
+
+    # ------------------------------------------------------------------ data
+
+    @property
+    def data(self) -> ViewData:
+        """What the view shows now (timeline, envelopes, stereo recording, turns frame)."""
+        assert self._data is not None
+        return self._data
+
+    @property
+    def log(self) -> Any:
+        """The event log shown."""
+        return self._source.log
+
+    def refresh(self) -> ViewData:
+        """Rebuild the view from the log now (the live thread calls this) and update the page."""
+        t = time.perf_counter()
+        data = build_view_data(self._source.log, title=self._source.title, live=self._source.live)
+        self.build_s = time.perf_counter() - t
+        with self._lock:
+            self._data = data
+        with self.hold_sync():
+            self.timeline = data.timeline
+            self.envelopes = data.envelopes
+        return data
+
+    def _follow(self) -> None:
+        seen = len(self._source.log)
+        while not self._stop.wait(max(self.refresh_s, 3.0 * self.build_s)):
+            live = self._source.live
+            n = len(self._source.log)
+            if n != seen or not live:
+                seen = n
+                try:
+                    self.refresh()
+                except Exception:  # keep following: the next tick retries
+                    continue
+            if not live:
+                return
+
+    def close(self) -> None:
+        """Stop following the call and close the widget."""
+        self._stop.set()
+        super().close()
+
+    # ------------------------------------------------------------------ page → kernel
+
+    def _on_custom(self, _widget: Any, content: Any, buffers: Any) -> None:
+        req = parse_request(content)
+        if req is None:
+            return
+        req_id, start = req
+        with self._lock:
+            data = self._data
+        try:
+            stereo = data.stereo if data is not None else None
+            if stereo is None or not len(stereo):
+                raise ValueError("the call has no audio yet")
+            a = min(round(start * SAMPLE_RATE), max(0, len(stereo) - 1))
+            b = min(len(stereo), a + round(AUDIO_WINDOW_S * SAMPLE_RATE))
+            wav = wav_bytes(stereo[a:b])
+            self.send(audio_window(req_id, a / SAMPLE_RATE, (b - a) / SAMPLE_RATE, len(stereo) / SAMPLE_RATE), [wav])
+        except Exception as e:
+            self.send(audio_error(req_id, f"{e}"))
+
+    # ------------------------------------------------------------------ export
+
+    def to_html(self, path: str | os.PathLike) -> Path:
+        """Write the view as ONE self-contained HTML file (recording embedded; opens from disk with no
+        server and no network). Returns the path."""
+        return write_html(self.data, path)
