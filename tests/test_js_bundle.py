@@ -58,7 +58,9 @@ def test_bundle_is_valid_js_and_contains_every_module(tmp_path: Path) -> None:
     main, wk = _modules(esm), _modules(worklet)
     assert main[-1] == "widget.js"
     assert {"capture.worklet.js", "playback.worklet.js", "ring.js", "resampler.js", "pcm16.js"} <= set(wk)
-    assert set(main) | set(wk) == {p.name for p in JS_SRC.glob("*.js")}
+    view = _modules(widget_esm("view.js"))  # the call view's entry: the other bundle of js/src
+    assert view[-1] == "view.js"
+    assert set(main) | set(wk) | set(view) == {p.name for p in JS_SRC.glob("*.js")}
     assert not re.search(r"^\s*import\s", esm, re.M), "no import statements left"
     assert len(re.findall(r"^export ", esm, re.M)) == 1 and "export default {" in esm
     assert 'registerProcessor("vatel-capture"' in worklet and 'registerProcessor("vatel-playback"' in worklet

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(["VatelSession"], "vatel_nb.session"),
     **dict.fromkeys(["VatelWidget"], "vatel_nb.widget"),
+    **dict.fromkeys(["CallView"], "vatel_nb.view"),
     **dict.fromkeys(
         [
             "Simulator",
@@ -89,6 +90,7 @@ __all__ = [
     "AuthenticationError",
     "Autosaver",
     "BadRequestError",
+    "CallView",
     "ConfigurationError",
     "ConflictError",
     "ConnectionClosedError",
@@ -197,4 +199,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         ToolRequest,
         Uniform,
     )
+    from .view import CallView
     from .widget import VatelWidget

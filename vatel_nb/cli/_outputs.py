@@ -9,6 +9,7 @@ A **session folder** is what ``VatelSession.save`` and its autosave write — ``
 ``summary.json``      ``{metric: {n, p50, p90, p95, min, max, mean, value, unit}}`` (NaN → null)
 ``turns.csv``         one row per turn (:func:`vatel_nb.analysis.turns`)
 ``chronogram.png``, ``v2v_ecdf.png``, ``waterfall.png``, ``fto_hist.png``   the plots
+``call.html``         the interactive call view, self-contained (recording embedded; no network)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ REPORT_FILES = (
     "v2v_ecdf.png",
     "waterfall.png",
     "fto_hist.png",
+    "call.html",
 )
 #: Summary rows shown on stdout (when they have data), in this order.
 _SHOWN = (
@@ -151,4 +153,7 @@ def write_report(log: Any, folder: str | Path) -> dict[str, Path]:
         finally:
             plt.close(fig)
         out[name] = folder / name
+    from ..view import build_view_data, write_html
+
+    out["call.html"] = write_html(build_view_data(log, title=folder.name, events=ev), folder / "call.html")
     return out

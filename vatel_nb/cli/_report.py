@@ -17,7 +17,8 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         help="summarise a saved session folder and write its plots",
         description="Load a session folder (written by `vatel-nb call`, `demo --headless`, session.save() or "
         "autosave), print its latency and turn-taking summary, and write recording.wav, summary.json, "
-        "turns.csv and the plots (PNG) back into the folder.",
+        "turns.csv, the plots (PNG) and call.html (the interactive call view, one self-contained file) "
+        "back into the folder.",
     )
     p.add_argument("folder", type=Path, help="the session folder")
     p.set_defaults(run=run_report)

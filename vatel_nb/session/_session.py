@@ -318,6 +318,14 @@ class VatelSession:
         """What the front-end said in its last ``ready`` (sample rates, latencies, user agent)."""
         return self._link.frontend_info
 
+    def view(self, call: int | None = None, **kwargs: Any) -> Any:
+        """The interactive call timeline (:class:`vatel_nb.view.CallView`) of call ``call`` (1, 2, …;
+        default: the current/last call, followed live, and the next one when it starts): waveforms,
+        turns, latency waterfalls and the recording. ``kwargs`` go to CallView."""
+        from ..view import CallView
+
+        return CallView(self, call=call, **kwargs)
+
     def attach(self, frontend: Frontend) -> None:
         """Use ``frontend`` (replacing any other); nothing is streamed to it before it sends ``ready``."""
         self._link.attach(frontend)

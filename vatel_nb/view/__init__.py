@@ -1,6 +1,10 @@
 """The interactive call view: ``CallView(session_or_folder, call=…)`` / ``session.view()``, and its
 self-contained HTML export (``view.to_html(path)``, ``vatel-nb report`` → ``call.html``)."""
 
+import os
+from pathlib import Path
+from typing import Any
+
 from ._data import TIMES, ViewData, build_view_data
 from ._envelope import DEFAULT_BUCKETS, Envelope, envelope_levels
 from ._html import html_text, write_html
@@ -17,11 +21,13 @@ def __getattr__(name: str) -> type:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def write_call_html(source: object, path: object, call: object = None) -> object:
-    """Write the HTML view of a session / log / saved folder to ``path`` without a widget
-    (what ``vatel-nb report`` does). Returns the path."""
+def write_call_html(
+    source: Any, path: str | os.PathLike, *, call: Any = None, title: str | None = None
+) -> Path:
+    """Write the self-contained HTML view of a session / event log / saved folder to ``path``
+    without a widget (what ``vatel-nb report`` does). Returns the path."""
     src = resolve_source(source, call)
-    return write_html(build_view_data(src.log, title=src.title), path)  # type: ignore[arg-type]
+    return write_html(build_view_data(src.log, title=src.title if title is None else title), path)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ ceil(samples / bucket)``); the last bucket may be partial.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,11 +74,11 @@ def _merge(mm: np.ndarray, factor: int) -> np.ndarray:
 def envelope_levels(pcm: np.ndarray, buckets: tuple[int, ...] = DEFAULT_BUCKETS) -> list[Envelope]:
     """The envelopes of one channel (int16 PCM) at each bucket length (samples, increasing; each a
     multiple of the previous)."""
-    if not buckets or any(b2 % b1 for b1, b2 in zip(buckets, buckets[1:], strict=False)):
+    if not buckets or any(b2 % b1 for b1, b2 in itertools.pairwise(buckets)):
         raise ValueError(f"buckets must be increasing multiples of each other, got {buckets}")
     mm = minmax(pcm, buckets[0])
     out = [Envelope(buckets[0], mm)]
-    for b1, b2 in zip(buckets, buckets[1:], strict=False):
+    for b1, b2 in itertools.pairwise(buckets):
         mm = _merge(mm, b2 // b1)
         out.append(Envelope(b2, mm))
     return out

@@ -44,7 +44,7 @@ def html_text(data: ViewData) -> str:
     audio = "data:audio/wav;base64," + base64.b64encode(wav_bytes(data.stereo)).decode("ascii")
     module = _script_safe(widget_esm(VIEW_ENTRY))
     return (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{html.escape(title)} · vatel_nb call view</title>\n"

@@ -51,7 +51,8 @@ def _from_folder(folder: Path, call: Any) -> CallSource:
         names = [str(p.relative_to(folder)) for p in found]
         if call is None:
             raise ValueError(
-                f"{folder} holds {len(found)} calls ({', '.join(names[:8])}{', …' if len(names) > 8 else ''}); "
+                f"{folder} holds {len(found)} calls ({', '.join(names[:8])}"
+                f"{', …' if len(names) > 8 else ''}); "
                 "pick one with call=<index or folder name>"
             )
         if isinstance(call, int) and not isinstance(call, bool):

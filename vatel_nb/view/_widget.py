@@ -124,7 +124,9 @@ class CallView(anywidget.AnyWidget):
             a = min(round(start * SAMPLE_RATE), max(0, len(stereo) - 1))
             b = min(len(stereo), a + round(AUDIO_WINDOW_S * SAMPLE_RATE))
             wav = wav_bytes(stereo[a:b])
-            self.send(audio_window(req_id, a / SAMPLE_RATE, (b - a) / SAMPLE_RATE, len(stereo) / SAMPLE_RATE), [wav])
+            self.send(
+                audio_window(req_id, a / SAMPLE_RATE, (b - a) / SAMPLE_RATE, len(stereo) / SAMPLE_RATE), [wav]
+            )
         except Exception as e:
             self.send(audio_error(req_id, f"{e}"))
 
