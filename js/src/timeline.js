@@ -111,8 +111,9 @@ export function envelopeColumns(mm, bucketS, s) {
   const spp = secondsPerPixel(s);
   for (let x = 0; x < w; x++) {
     const ta = s.t0 + x * spp;
-    let a = Math.floor(ta / bucketS);
-    let b = Math.ceil((ta + spp) / bucketS);
+    // 1e-9: a pixel edge that falls on a bucket edge must not take the neighbour (rounding)
+    let a = Math.floor(ta / bucketS + 1e-9);
+    let b = Math.ceil((ta + spp) / bucketS - 1e-9);
     if (b <= a) b = a + 1;
     if (a < 0) a = 0;
     if (b > n) b = n;
@@ -253,7 +254,7 @@ export function ticks(s, targetPx = 90) {
   const want = targetPx * secondsPerPixel(s);
   const step = STEPS.find((x) => x >= want) || STEPS[STEPS.length - 1];
   const out = [];
-  for (let t = Math.ceil(s.t0 / step - 1e-9) * step; t <= s.t1 + 1e-9; t += step) out.push(Math.round(t / step) * step);
+  for (let t = Math.ceil(s.t0 / step - 1e-9) * step; t <= s.t1 + 1e-9; t += step) out.push(Math.round(t / step) * step + 0); // + 0: no -0
   return { step, ticks: out };
 }
 
