@@ -23,8 +23,13 @@ class CallSource:
 
     @property
     def live(self) -> bool:
-        """The session's call is still connecting or running."""
+        """The session's call is connecting or running."""
         return self.session is not None and getattr(self.session, "status", "") in ("connecting", "live")
+
+    @property
+    def may_change(self) -> bool:
+        """A session whose call has not finished (idle, connecting or live): the view follows it."""
+        return self.session is not None and getattr(self.session, "status", "") not in ("ended", "error")
 
 
 def find_session_folders(folder: Path, depth: int = 3) -> list[Path]:

@@ -3,8 +3,9 @@
 Synced traits: ``timeline`` (dict, see :mod:`vatel_nb.view._data`) and ``envelopes`` (bytes —
 sent as the comm message's binary buffer, never base64). The recording is not sent when the view
 opens: the page asks for windows of it (``audio-request`` → ``audio`` + a WAV buffer, see
-:mod:`vatel_nb.view._messages`). On a live session a daemon thread rebuilds the view while the
-call runs (when the log grew; at most every ``refresh_s``, and never more than ~1/3 of the time).
+:mod:`vatel_nb.view._messages`). On a session whose call has not ended, a daemon thread rebuilds
+the view while the call runs (when the log grew; at most every ``refresh_s``, and never spending
+more than ~1/3 of the time rebuilding), once more when it ends, then stops.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ class CallView(anywidget.AnyWidget):
         self.refresh()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self._source.live:
+        if self._source.may_change:
             self._thread = threading.Thread(target=self._follow, name="vatel-call-view", daemon=True)
             self._thread.start()
 
@@ -90,17 +91,17 @@ class CallView(anywidget.AnyWidget):
         return data
 
     def _follow(self) -> None:
-        seen = len(self._source.log)
+        seen, was_live = len(self._source.log), self._source.live
         while not self._stop.wait(max(self.refresh_s, 3.0 * self.build_s)):
-            live = self._source.live
+            going, live = self._source.may_change, self._source.live
             n = len(self._source.log)
-            if n != seen or not live:
-                seen = n
+            if n != seen or live != was_live or not going:
+                seen, was_live = n, live
                 try:
                     self.refresh()
                 except Exception:  # keep following: the next tick retries
                     continue
-            if not live:
+            if not going:
                 return
 
     def close(self) -> None:
