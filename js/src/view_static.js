@@ -31,5 +31,8 @@ export function renderStaticPage(doc, el) {
   const timeline = JSON.parse(text("vatel-view-timeline"));
   const model = staticModel({ timeline, envelopes: base64Bytes(text("vatel-view-envelopes")) });
   const url = text("vatel-view-audio").trim();
-  return renderCallView(model, el, staticSource(url, timeline.duration_s));
+  const source = url
+    ? staticSource(url, timeline.duration_s)
+    : { request: () => Promise.reject(new Error("this file was written without the recording (audio=False)")) };
+  return renderCallView(model, el, source);
 }

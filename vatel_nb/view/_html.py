@@ -35,13 +35,14 @@ def _script_safe(text: str) -> str:
     return text.replace("</", "<\\/")
 
 
-def html_text(data: ViewData) -> str:
-    """The HTML document (str) of one call view (see the module doc)."""
+def html_text(data: ViewData, *, audio: bool = True) -> str:
+    """The HTML document (str) of one call view (see the module doc). ``audio=False`` leaves the
+    recording out (a small file: the timeline and waveforms only; the player says so)."""
     tl = data.timeline
     title = tl.get("title") or "call"
     timeline = _script_safe(json.dumps(tl, separators=(",", ":"), allow_nan=False))
     env = base64.b64encode(data.envelopes).decode("ascii")
-    audio = "data:audio/wav;base64," + base64.b64encode(wav_bytes(data.stereo)).decode("ascii")
+    uri = "data:audio/wav;base64," + base64.b64encode(wav_bytes(data.stereo)).decode("ascii") if audio else ""
     module = _script_safe(widget_esm(VIEW_ENTRY))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -53,14 +54,14 @@ def html_text(data: ViewData) -> str:
         '<div id="vatel-view"></div>\n'
         f'<script type="application/json" id="vatel-view-timeline">{timeline}</script>\n'
         f'<script type="application/octet-stream" id="vatel-view-envelopes">{env}</script>\n'
-        f'<script type="text/plain" id="vatel-view-audio">{audio}</script>\n'
+        f'<script type="text/plain" id="vatel-view-audio">{uri}</script>\n'
         f'<script type="module">\n{module}\nbootStaticPage();\n</script>\n'
         "</body>\n</html>\n"
     )
 
 
-def write_html(data: ViewData, path: str | os.PathLike) -> Path:
+def write_html(data: ViewData, path: str | os.PathLike, *, audio: bool = True) -> Path:
     """Write :func:`html_text` to ``path`` (UTF-8); returns the path."""
     p = Path(path)
-    p.write_text(html_text(data), encoding="utf-8")
+    p.write_text(html_text(data, audio=audio), encoding="utf-8")
     return p

@@ -133,7 +133,8 @@ class CallView(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ export
 
-    def to_html(self, path: str | os.PathLike) -> Path:
+    def to_html(self, path: str | os.PathLike, *, audio: bool = True) -> Path:
         """Write the view as ONE self-contained HTML file (recording embedded; opens from disk with no
-        server and no network). Returns the path."""
-        return write_html(self.data, path)
+        server and no network; ≈ 7.7 MB per minute of call, ``audio=False``: waveforms only, a few
+        hundred kB). Returns the path."""
+        return write_html(self.data, path, audio=audio)
