@@ -3,7 +3,8 @@
 // anywidget model) and by the HTML file (model = a static stand-in). Stable class names for
 // tests: vatel-view, vatel-view-play, vatel-view-time, vatel-view-canvas, vatel-view-waterfall,
 // vatel-view-audio; the root's data-t0 / data-t1 (visible range, s), data-cursor (s),
-// data-playing, data-turn (selected turn) and data-width (CSS px of the canvas).
+// data-playing, data-turn (selected turn), data-width (CSS px of the canvas) and data-window (start,
+// s, of the audio window loaded: the call time is data-window + audio.currentTime).
 
 import { COLORS, LAYOUT, TIME_MARKS, columnsFor, drawCursor, drawTimeline } from "./view_draw.js";
 import { Player } from "./view_player.js";
@@ -237,6 +238,7 @@ export function renderCallView(model, el, source) {
     }
     time.textContent = `${formatTime(t)} / ${formatTime(duration, 0)}`;
     root.dataset.cursor = t.toFixed(3);
+    root.dataset.window = player.win ? String(player.win.start_s) : "";
   }
 
   function setScale(s, keepFollow = false) {
