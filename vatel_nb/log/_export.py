@@ -26,20 +26,12 @@ from ._eventlog import EventLog
 __all__ = ["audio_player", "stereo_recording", "write_wav"]
 
 
-def _place(out: np.ndarray, pos: int, pcm: np.ndarray) -> int:
-    if pos < 0:
-        pcm, pos = pcm[-pos:], 0
-    end = min(pos + len(pcm), len(out))
-    if end > pos:
-        out[pos:end] = pcm[: end - pos]
-    return pos + len(pcm)
-
-
 def _playback(log: EventLog) -> tuple[dict[str, float], dict[str, int]]:
     """``{turn_id: kernel s of playback-started}``, ``{turn_id: samples played before a flush}``."""
     started: dict[str, float] = {}
     flushed: dict[str, int] = {}
-    for _t, source, type_, f in log.rows():
+    flat = log._flat[: len(log) * 4]  # strided reads: no row tuples built for the whole call
+    for source, type_, f in zip(flat[1::4], flat[2::4], flat[3::4], strict=True):
         if source != "browser" or f.get("turn_id") is None:
             continue
         if type_ == "playback-started" and f.get("t_browser") is not None and len(log.clock):
@@ -72,50 +64,71 @@ def stereo_recording(
         raise ValueError(f"agent must be 'played' or 'received', got {agent!r}")
     sr, tol = SAMPLE_RATE, round(tolerance_s * SAMPLE_RATE)
     ua, aa = log.user_audio, log.agent_audio
-    u_times = ua.times()
-    tb = ua.t_browser()
+    n_user, n_agent = len(ua), len(aa)  # one snapshot: a live track may grow while we read it
+    u_times = ua.times()[:n_user]
+    tb = ua.t_browser()[:n_user]
     if len(log.clock):
         mapped = np.asarray(log.clock.to_kernel(tb), dtype=float)
         u_times = np.where(np.isnan(mapped), u_times, mapped)
-    plan: list[tuple[int, int, int, int]] = []  # (channel, pos, chunk index, samples kept)
-    expected = None
-    for i, tt in enumerate(u_times):
-        n = len(ua.chunk(i))
-        p = round((tt - t_start) * sr)
-        pos = p if expected is None or p > expected + tol else expected
-        plan.append((0, pos, i, n))
-        expected = pos + n
-    a_times, turns, dropped = aa.times(), aa.turn_ids(), aa.dropped()
+    # A plan of copies (channel, destination sample, source sample in the track's concatenated PCM,
+    # samples); chunks that follow each other in both are merged into one copy, so the copying
+    # costs one numpy slice per run of contiguous audio, not one per 20 ms chunk.
+    plan: list[list[int]] = []
+    u_counts = ua.sample_counts(n_user).tolist()
+    u_pos = np.round((u_times - t_start) * sr).tolist()
+    expected, src, run = None, 0, None
+    for p, n in zip(u_pos, u_counts, strict=True):
+        if expected is None or p > expected + tol:  # a real gap: a new run at the chunk's own time
+            run = [0, int(p), src, n]
+            plan.append(run)
+            expected = int(p) + n
+        else:  # contiguous with the previous chunk, in the output and in the track
+            run[3] += n
+            expected += n
+        src += n
+    a_counts = aa.sample_counts(n_agent).tolist()
+    a_times = aa.times()[:n_agent]
+    a_pos = np.round((a_times - t_start) * sr).tolist()
+    turns, dropped = aa.turn_ids()[:n_agent], aa.dropped()[:n_agent].tolist()
     started, flushed = _playback(log) if agent == "played" else ({}, {})
-    expected, cur, played = None, object(), 0
-    for i, tt in enumerate(a_times):
-        n = len(aa.chunk(i))
+    expected, cur, played, src, run = None, object(), 0, 0, None
+    for i, n in enumerate(a_counts):
         if agent == "received":
-            p = round((tt - t_start) * sr)
-            pos = p if expected is None or p > expected + tol else expected
-            plan.append((1, pos, i, n))
-            expected = pos + n
+            p = a_pos[i]
+            pos, keep = (int(p) if expected is None or p > expected + tol else expected), n
+        elif dropped[i]:
+            src += n
             continue
-        if dropped[i]:
-            continue
-        tid = turns[i]
-        if tid != cur:
-            cur, played = tid, 0
-            p = round((started.get(tid, tt) - t_start) * sr)
-            expected = p if expected is None else max(p, expected)
-        limit = flushed.get(tid)
-        keep = n if limit is None else max(0, min(n, limit - played))
-        played += n
+        else:
+            tid = turns[i]
+            if tid != cur:
+                cur, played = tid, 0
+                p = round((started.get(tid, a_times[i]) - t_start) * sr)
+                expected = p if expected is None else max(p, expected)
+            limit = flushed.get(tid)
+            keep = n if limit is None else max(0, min(n, limit - played))
+            played += n
+            pos = expected
         if keep:
-            plan.append((1, expected, i, keep))
-            expected += keep
+            if run is not None and run[1] + run[3] == pos and run[2] + run[3] == src:
+                run[3] += keep
+            else:
+                run = [1, pos, src, keep]
+                plan.append(run)
+            expected = pos + keep
+        src += n
     if t_end is None:
-        n_out = max((pos + keep for _, pos, _, keep in plan), default=0)
+        n_out = max((pos + n for _, pos, _, n in plan), default=0)
     else:
         n_out = max(0, math.ceil((t_end - t_start) * sr))
     out = np.zeros((n_out, 2), dtype=np.int16)
-    for ch, pos, i, keep in plan:
-        _place(out[:, ch], pos, (ua if ch == 0 else aa).chunk(i)[:keep])
+    pcm = (ua.pcm(0, n_user), aa.pcm(0, n_agent))
+    for ch, pos, src, n in plan:
+        if pos < 0:
+            src, n, pos = src - pos, n + pos, 0
+        end = min(pos + n, n_out)
+        if end > pos:
+            out[pos:end, ch] = pcm[ch][src : src + end - pos]
     return out
 
 
