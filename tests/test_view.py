@@ -25,6 +25,7 @@ from vatel_nb.view import (
     resolve_source,
     write_call_html,
 )
+from vatel_nb.view._data import build_audio
 from vatel_nb.view._envelope import minmax, quantize
 
 
@@ -136,6 +137,11 @@ def test_envelope_layout_matches_the_recording() -> None:
     user10 = np.frombuffer(data.envelopes[off : off + n], np.int8)
     assert user10[2 * 500 + 1] > 100 and user10[2 * 200 + 1] == 0
     assert data.page_bytes < 30_000, "no audio in what the page gets at open"
+    # what the page shows first, before the turns are analysed: the same waveforms, no turns yet
+    first = build_audio(c.log).skeleton("t", live=True)
+    assert first["pending"] is True and first["turns"] == [] and first["live"] is True
+    assert first["levels"] == tl["levels"] and first["channels"] == tl["channels"]
+    assert tl["pending"] is False
 
 
 # ---------------------------------------------------------------- sources
@@ -171,6 +177,7 @@ def test_sources_log_folder_and_folder_of_calls(tmp_path) -> None:
 def test_widget_traits_and_audio_windows() -> None:
     c = synthetic_call()
     view = CallView(c.log)
+    assert view.wait(60)
     assert view.timeline["turns"] and view.envelopes == view.data.envelopes
     sent: list = []
     view.send = lambda msg, buffers=None: sent.append((msg, buffers))  # type: ignore[method-assign]
@@ -204,6 +211,7 @@ def test_live_session_is_followed_until_the_call_ends() -> None:
     c.agent_reply("greet", 0.5, 0.7, 1.0, text="Hello", burst=1.0)
     s = FakeSession(c.log)
     view = CallView(s, refresh_s=0.05)
+    assert view.wait(60)
     assert view.timeline["live"] is True and view.timeline["title"] == "sess-1"
     n0 = len(view.timeline["turns"])
     c.user_speech(3.0, 4.0)

@@ -288,7 +288,10 @@ export function renderCallView(model, el, source) {
     titleE.textContent = tl.title || "";
     live.textContent = tl.live ? "● live" : "";
     const st = tl.stats || {};
-    stats.textContent = `${st.turns ?? 0} user turns · v2v p50 ${formatMs(st.v2v_p50)} · p90 ${formatMs(st.v2v_p90)}`;
+    stats.textContent = tl.pending
+      ? "analysing the turns…"
+      : `${st.turns ?? 0} user turns · v2v p50 ${formatMs(st.v2v_p50)} · p90 ${formatMs(st.v2v_p90)}`;
+    if (tl.error) err.textContent = tl.error;
   }
 
   function update() {

@@ -10,7 +10,8 @@ recording is time ``i / 24000`` s, so the audio element's ``currentTime`` *is* t
 
 The timeline dict (sent to the page as JSON; NaN → ``null``):
 
-``title``, ``sample_rate``, ``duration_s``, ``live`` (the call is still running)
+``title``, ``sample_rate``, ``duration_s``, ``live`` (the call is still running), ``pending``
+                 (true while the turns are being analysed: waveforms only so far)
 ``channels``     ``[{name: "user"|"agent", peak}]`` — ``peak``: largest |sample| (PCM16 units)
 ``levels``       ``[{bucket_s, n, user: [offset, length], agent: [offset, length]}]`` — where each
                  channel's envelope of that level sits in the envelope bytes (see ``_envelope``)
@@ -41,7 +42,7 @@ from ..analysis import LATENCY_COLUMNS, WATERFALL_COMPONENTS, speech_intervals, 
 from ..log import SAMPLE_RATE, EventLog, stereo_recording
 from ._envelope import DEFAULT_BUCKETS, envelope_levels, quantize
 
-__all__ = ["TIMES", "ViewData", "build_view_data", "jsonable"]
+__all__ = ["TIMES", "AudioView", "ViewData", "build_audio", "build_view_data", "jsonable"]
 
 #: The instants of a turn shown on the timeline (columns of ``turns()``, kernel s).
 TIMES: tuple[str, ...] = (
@@ -143,27 +144,52 @@ def _interruptions(ev: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def build_view_data(
-    log: EventLog,
-    *,
-    title: str = "",
-    live: bool = False,
-    buckets: tuple[int, ...] = DEFAULT_BUCKETS,
-    events: pd.DataFrame | None = None,
-) -> ViewData:
-    """Everything the view needs for ``log`` (see the module doc). ``events``: the log's frame, if
-    already built; ``buckets``: envelope bucket lengths (samples at 24 kHz)."""
-    ev = log.frame() if events is None else events
-    td = turns(ev, user_audio=log.user_audio, agent_audio=log.agent_audio)
+@dataclass
+class AudioView:
+    """The recording and its envelopes (the first thing the view shows): ``stereo`` int16
+    ``(n, 2)``, ``envelopes`` bytes, and the ``levels`` / ``channels`` / ``duration_s`` entries
+    of the timeline."""
+
+    stereo: np.ndarray
+    envelopes: bytes
+    levels: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
+
+    @property
+    def duration_s(self) -> float:
+        """Length of the recording (s)."""
+        return len(self.stereo) / SAMPLE_RATE
+
+    def skeleton(self, title: str = "", live: bool = False) -> dict[str, Any]:
+        """A timeline with the waveforms only (``pending: True``: the turns are being analysed)."""
+        return {
+            "version": 1,
+            "title": title,
+            "sample_rate": SAMPLE_RATE,
+            "duration_s": round(self.duration_s, 6),
+            "live": bool(live),
+            "pending": True,
+            "channels": self.channels,
+            "levels": self.levels,
+            "turns": [],
+            "intervals": [],
+            "tools": [],
+            "interruptions": [],
+            "components": [list(c) for c in WATERFALL_COMPONENTS],
+            "stats": {"turns": 0, "v2v_p50": None, "v2v_p90": None, "server_e2e_p50": None},
+        }
+
+
+def build_audio(log: EventLog, buckets: tuple[int, ...] = DEFAULT_BUCKETS) -> AudioView:
+    """The stereo recording of ``log`` (``stereo_recording``, sample 0 = kernel t 0) and its
+    envelopes at ``buckets`` (samples at 24 kHz)."""
     stereo = stereo_recording(log)
-    iv = speech_intervals(td)
     parts: list[bytes] = []
     offset = 0
     levels: list[dict[str, Any]] = [{"bucket_s": b / SAMPLE_RATE} for b in buckets]
     channels = []
     for ch, name in enumerate(("user", "agent")):
-        pcm = stereo[:, ch]
-        env = envelope_levels(pcm, buckets)
+        env = envelope_levels(stereo[:, ch], buckets)
         mm = env[-1].mm
         peak = max(-int(mm[:, 0].min()), int(mm[:, 1].max())) if len(mm) else 0
         channels.append({"name": name, "peak": peak})
@@ -173,30 +199,43 @@ def build_view_data(
             lvl[name] = [offset, len(data)]
             parts.append(data)
             offset += len(data)
+    return AudioView(stereo, b"".join(parts), levels, channels)
+
+
+def build_view_data(
+    log: EventLog,
+    *,
+    title: str = "",
+    live: bool = False,
+    buckets: tuple[int, ...] = DEFAULT_BUCKETS,
+    events: pd.DataFrame | None = None,
+    audio: AudioView | None = None,
+) -> ViewData:
+    """Everything the view needs for ``log`` (see the module doc). ``events``: the log's frame, if
+    already built; ``audio``: :func:`build_audio` of the log, if already built; ``buckets``:
+    envelope bucket lengths (samples at 24 kHz)."""
+    av = build_audio(log, buckets) if audio is None else audio
+    ev = log.frame() if events is None else events
+    td = turns(ev, user_audio=log.user_audio, agent_audio=log.agent_audio)
+    iv = speech_intervals(td)
     t_last = float(ev["t"].max()) if len(ev) else 0.0
     sm = summary(td)
-    stat = {
-        "turns": int((td["outcome"].astype(str) != "agent-initiated").sum()),
-        "v2v_p50": jsonable(sm.loc["v2v_ms", "p50"]),
-        "v2v_p90": jsonable(sm.loc["v2v_ms", "p90"]),
-        "server_e2e_p50": jsonable(sm.loc["server_e2e_ms", "p50"]),
-    }
-    timeline = {
-        "version": 1,
-        "title": title,
-        "sample_rate": SAMPLE_RATE,
-        "duration_s": round(max(len(stereo) / SAMPLE_RATE, t_last, 0.0), 6),
-        "live": bool(live),
-        "channels": channels,
-        "levels": levels,
-        "turns": _turn_records(td, iv),
-        "intervals": [
+    timeline = av.skeleton(title, live)
+    timeline.update(
+        pending=False,
+        duration_s=round(max(av.duration_s, t_last, 0.0), 6),
+        turns=_turn_records(td, iv),
+        intervals=[
             {"speaker": s, "start": jsonable(a), "end": jsonable(b), "turn": int(k)}
             for s, a, b, k in iv[["speaker", "start", "end", "turn"]].itertuples(index=False)
         ],
-        "tools": _tools(ev),
-        "interruptions": _interruptions(ev),
-        "components": [list(c) for c in WATERFALL_COMPONENTS],
-        "stats": stat,
-    }
-    return ViewData(timeline, b"".join(parts), stereo, td)
+        tools=_tools(ev),
+        interruptions=_interruptions(ev),
+        stats={
+            "turns": int((td["outcome"].astype(str) != "agent-initiated").sum()),
+            "v2v_p50": jsonable(sm.loc["v2v_ms", "p50"]),
+            "v2v_p90": jsonable(sm.loc["v2v_ms", "p90"]),
+            "server_e2e_p50": jsonable(sm.loc["server_e2e_ms", "p50"]),
+        },
+    )
+    return ViewData(timeline, av.envelopes, av.stereo, td)

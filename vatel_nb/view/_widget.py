@@ -22,7 +22,7 @@ import traitlets
 from .._audio import wav_bytes
 from ..log import SAMPLE_RATE
 from ..widget._bundle import widget_esm
-from ._data import ViewData, build_view_data
+from ._data import AudioView, ViewData, build_audio, build_view_data
 from ._html import VIEW_ENTRY, write_html
 from ._messages import audio_error, audio_window, parse_request
 from ._source import CallSource, resolve_source
@@ -54,23 +54,33 @@ class CallView(anywidget.AnyWidget):
         self._source: CallSource = resolve_source(source, call)
         self._lock = threading.Lock()
         self._data: ViewData | None = None
+        self._audio: AudioView | None = None
+        self._ready = threading.Event()
+        self._audio_ready = threading.Event()
+        self.error: BaseException | None = None
         self.refresh_s = float(refresh_s)
         self.build_s = 0.0
         super().__init__(**kwargs)
         self.on_msg(self._on_custom)
-        self.refresh()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        if self._source.may_change:
-            self._thread = threading.Thread(target=self._follow, name="vatel-call-view", daemon=True)
-            self._thread.start()
+        # built in the background: the cell returns at once, the page shows the waveforms as soon
+        # as they are computed and the turns when the analysis is done (then follows a live call)
+        self._thread = threading.Thread(target=self._run, name="vatel-call-view", daemon=True)
+        self._thread.start()
 
     # ------------------------------------------------------------------ data
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the view's data is complete (turns included); False on timeout."""
+        return self._ready.wait(timeout)
+
     @property
     def data(self) -> ViewData:
-        """What the view shows now (timeline, envelopes, stereo recording, turns frame)."""
-        assert self._data is not None
+        """What the view shows now (timeline, envelopes, stereo recording, turns frame); waits for
+        the first build. Raises what the build raised, if it failed."""
+        self._ready.wait()
+        if self._data is None:
+            raise RuntimeError(f"the call view could not be built: {self.error}") from self.error
         return self._data
 
     @property
@@ -80,8 +90,17 @@ class CallView(anywidget.AnyWidget):
 
     def refresh(self) -> ViewData:
         """Rebuild the view from the log now (the live thread calls this) and update the page."""
+        src = self._source
         t = time.perf_counter()
-        data = build_view_data(self._source.log, title=self._source.title, live=self._source.live)
+        audio = build_audio(src.log)
+        with self._lock:
+            self._audio = audio
+        self._audio_ready.set()
+        if self._data is None:  # first build: the waveforms now, the turns when analysed
+            with self.hold_sync():
+                self.timeline = audio.skeleton(src.title, src.live)
+                self.envelopes = audio.envelopes
+        data = build_view_data(src.log, title=src.title, live=src.live, audio=audio)
         self.build_s = time.perf_counter() - t
         with self._lock:
             self._data = data
@@ -90,18 +109,30 @@ class CallView(anywidget.AnyWidget):
             self.envelopes = data.envelopes
         return data
 
-    def _follow(self) -> None:
-        seen, was_live = len(self._source.log), self._source.live
+    def _run(self) -> None:
+        try:
+            self.refresh()
+        except Exception as e:
+            self.error = e
+            self.timeline = {"error": f"the call view could not be built: {e}"}
+            return
+        finally:
+            self._ready.set()
+            self._audio_ready.set()
+        src = self._source
+        if not src.may_change:
+            return
+        seen, was_live = len(src.log), src.live
         while not self._stop.wait(max(self.refresh_s, 3.0 * self.build_s)):
-            going, live = self._source.may_change, self._source.live
-            n = len(self._source.log)
+            going, live = src.may_change, src.live
+            n = len(src.log)
             if n != seen or live != was_live or not going:
                 seen, was_live = n, live
                 try:
                     self.refresh()
                 except Exception:  # keep following: the next tick retries
                     continue
-            if not going:
+            if not going:  # the call ended: that was the last refresh
                 return
 
     def close(self) -> None:
@@ -116,10 +147,11 @@ class CallView(anywidget.AnyWidget):
         if req is None:
             return
         req_id, start = req
+        self._audio_ready.wait(60.0)
         with self._lock:
-            data = self._data
+            audio = self._audio
         try:
-            stereo = data.stereo if data is not None else None
+            stereo = audio.stereo if audio is not None else None
             if stereo is None or not len(stereo):
                 raise ValueError("the call has no audio yet")
             a = min(round(start * SAMPLE_RATE), max(0, len(stereo) - 1))
