@@ -133,6 +133,8 @@ export function renderCallView(model, el, source) {
   const style = h("style", "", VIEW_CSS);
   const root = h("div", "vatel-view");
   root.tabIndex = 0;
+  // keys pressed in the view are the view's: JupyterLab/Notebook (Lumino) skip their shortcuts
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
   const bar = h("div", "vv-bar");
   const play = h("button", "vatel-view-play", "▶");
   play.title = "play / pause (space)";

@@ -275,6 +275,15 @@ def test_session_view_in_jupyterlab(lab, chromium, notebook_page, tmp_path, arti
     assert f"Turn {turn['turn']} · " in panel and "heard voice-to-voice" in panel
     if turn["v2v_ms"] is not None:
         assert f"heard voice-to-voice {round(turn['v2v_ms'])} ms" in panel
+    # keys go to the view, not to JupyterLab's notebook shortcuts (→ would select the next cell)
+    active = page.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex")
+    page.page.keyboard.press("ArrowRight")
+    page.wait_for("the next turn", lambda: _state(page.page)["turn"] == str(users[2]["turn"]), 10)
+    assert page.page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex") == active
+    page.page.keyboard.press("ArrowLeft")  # media-player style: the turn before, or this turn's start
+    page.page.wait_for_timeout(300)
+    back = _state(page.page)
+    assert back["turn"] in (str(turn["turn"]), str(users[2]["turn"])), back
     page.page.mouse.move(_x(st, start + 0.2), st["top"] + TURN_LANE_Y)
     page.page.wait_for_timeout(300)
     shot = artifacts / "call-view-lab.png"
