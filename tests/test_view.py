@@ -153,11 +153,11 @@ def test_sources_log_folder_and_folder_of_calls(tmp_path) -> None:
     one = save_session(c.log, tmp_path / "suite" / "call-a")
     save_session(synthetic_call(8.0).log, tmp_path / "suite" / "call-b")
     src = resolve_source(one)
-    assert src.title == "call-a" and len(src.log) == len(c.log)
+    assert src.title == f"call-a · {c.log.wall0:%Y-%m-%d %H:%M} UTC" and len(src.log) == len(c.log)
     with pytest.raises(ValueError, match=r"holds 2 calls \(call-a, call-b\); pick one with call="):
         resolve_source(tmp_path / "suite")
-    assert resolve_source(tmp_path / "suite", call=1).title == "call-b"
-    assert resolve_source(str(tmp_path / "suite"), call="call-a").title == "call-a"
+    assert resolve_source(tmp_path / "suite", call=1).title.startswith("call-b · ")
+    assert resolve_source(str(tmp_path / "suite"), call="call-a").title.startswith("call-a · ")
     with pytest.raises(KeyError, match="not one of the calls"):
         resolve_source(tmp_path / "suite", call="nope")
     with pytest.raises(IndexError):
@@ -212,7 +212,7 @@ def test_live_session_is_followed_until_the_call_ends() -> None:
     s = FakeSession(c.log)
     view = CallView(s, refresh_s=0.05)
     assert view.wait(60)
-    assert view.timeline["live"] is True and view.timeline["title"] == "sess-1"
+    assert view.timeline["live"] is True and view.timeline["title"].startswith("sess-1 · ")
     n0 = len(view.timeline["turns"])
     c.user_speech(3.0, 4.0)
     c.agent_reply("a1", 5.0, 5.2, 1.0, text="Sure.", burst=1.0)

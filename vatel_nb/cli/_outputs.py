@@ -153,7 +153,8 @@ def write_report(log: Any, folder: str | Path) -> dict[str, Path]:
         finally:
             plt.close(fig)
         out[name] = folder / name
-    from ..view import build_view_data, write_html
+    from ..view import build_view_data, call_title, write_html
 
-    out["call.html"] = write_html(build_view_data(log, title=folder.name, events=ev), folder / "call.html")
+    view = build_view_data(log, title=call_title(log, folder.name), events=ev)
+    out["call.html"] = write_html(view, folder / "call.html")
     return out

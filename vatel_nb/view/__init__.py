@@ -9,7 +9,7 @@ from ._data import TIMES, ViewData, build_view_data
 from ._envelope import DEFAULT_BUCKETS, Envelope, envelope_levels
 from ._html import html_text, write_html
 from ._messages import VIEW_BROWSER_KINDS, VIEW_KERNEL_KINDS
-from ._source import CallSource, find_session_folders, resolve_source
+from ._source import CallSource, call_title, find_session_folders, resolve_source
 
 
 def __getattr__(name: str) -> type:
@@ -40,6 +40,7 @@ __all__ = [
     "Envelope",
     "ViewData",
     "build_view_data",
+    "call_title",
     "envelope_levels",
     "find_session_folders",
     "html_text",

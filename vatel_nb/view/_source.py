@@ -10,7 +10,7 @@ from typing import Any
 
 from ..log import EventLog, load_session
 
-__all__ = ["CallSource", "find_session_folders", "resolve_source"]
+__all__ = ["CallSource", "call_title", "find_session_folders", "resolve_source"]
 
 
 @dataclass
@@ -30,6 +30,11 @@ class CallSource:
     def may_change(self) -> bool:
         """A session whose call has not finished (idle, connecting or live): the view follows it."""
         return self.session is not None and getattr(self.session, "status", "") not in ("ended", "error")
+
+
+def call_title(log: EventLog, name: Any) -> str:
+    """``"<name> · YYYY-MM-DD HH:MM UTC"`` (the call's start, from the log's wall clock)."""
+    return f"{name or 'call'} · {log.wall0:%Y-%m-%d %H:%M} UTC"
 
 
 def find_session_folders(folder: Path, depth: int = 3) -> list[Path]:
@@ -71,7 +76,8 @@ def _from_folder(folder: Path, call: Any) -> CallSource:
             chosen = match[0]
     else:
         chosen = found[0]
-    return CallSource(load_session(chosen), chosen.name)
+    log = load_session(chosen)
+    return CallSource(log, call_title(log, chosen.name))
 
 
 def resolve_source(source: Any, call: Any = None) -> CallSource:
@@ -81,11 +87,11 @@ def resolve_source(source: Any, call: Any = None) -> CallSource:
     if isinstance(source, (str, os.PathLike)):
         return _from_folder(Path(source), call)
     if isinstance(source, EventLog):
-        return CallSource(source, str(source.meta.get("session_id") or ""))
+        return CallSource(source, call_title(source, source.meta.get("session_id")))
     log = getattr(source, "log", None)
     if isinstance(log, EventLog):
-        title = getattr(source, "session_id", None) or ""
-        return CallSource(log, str(title), session=source if hasattr(source, "status") else None)
+        name = getattr(source, "session_id", None) or log.meta.get("session_id")
+        return CallSource(log, call_title(log, name), session=source if hasattr(source, "status") else None)
     raise TypeError(
         f"CallView shows a session, an EventLog or a saved session folder, got {type(source).__name__}"
     )
