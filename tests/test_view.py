@@ -250,3 +250,27 @@ def test_html_is_one_self_contained_file(tmp_path) -> None:
     folder = save_session(c.log, tmp_path / "call")
     out = write_call_html(folder, tmp_path / "call.html")
     assert out.read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
+def test_view_bundle_evaluates_in_node_and_exports_render(tmp_path) -> None:
+    import shutil
+    import subprocess
+
+    from vatel_nb.view._html import VIEW_ENTRY
+    from vatel_nb.widget._bundle import widget_esm
+
+    node = shutil.which("node")
+    assert node, "node is needed for the JS tests (apt-get install nodejs)"
+    (tmp_path / "view.mjs").write_text(widget_esm(VIEW_ENTRY), encoding="utf-8")
+    script = (
+        "const m = await import(process.argv[1]);"
+        "console.log(JSON.stringify([typeof m.default.render, typeof m.default.initialize, Object.keys(m)]));"
+    )
+    proc = subprocess.run(
+        [node, "--input-type=module", "-e", script, (tmp_path / "view.mjs").as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '["function","undefined",["default"]]'

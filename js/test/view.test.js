@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { audioRequestMsg, validateViewMessage, VIEW_BROWSER_KINDS, VIEW_KERNEL_KINDS } from "../src/view_messages.js";
 import { Player, commSource, staticSource } from "../src/view_player.js";
 import { LAYOUT, columnsFor, drawCursor, drawTimeline } from "../src/view_draw.js";
-import { splitEnvelopes, VIEW_CSS } from "../src/view_ui.js";
+import { splitEnvelopes, VIEW_CSS } from "../src/view_panel.js";
 import { base64Bytes, staticModel } from "../src/view_static.js";
 import { makeScale, timeToX } from "../src/timeline.js";
 
