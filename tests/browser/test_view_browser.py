@@ -201,7 +201,10 @@ view
 RUN_CELL = """\
 caller = ScriptedCaller(session, [Utterance.say(x, think=0.3) for x in lines], reply_timeout=10, tail=0.5)
 await caller.run()
-await asyncio.sleep(2.0)  # the view's last refresh after the call ended
+for _ in range(600):  # the view's last refresh after the call ended (≤ 60 s, even under load)
+    if view.timeline.get("live") is False and not view.timeline.get("pending"):
+        break
+    await asyncio.sleep(0.1)
 import json, os
 td = session.turns()
 info = {"turns": json.loads(td.to_json(orient="records")), "view_turns": len(view.timeline["turns"]),
