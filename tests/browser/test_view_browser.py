@@ -83,14 +83,16 @@ def _x(st: dict[str, Any], t: float) -> float:
     return st["left"] + (t - st["t0"]) / (st["t1"] - st["t0"]) * st["width"]
 
 
-def _cursor_drawn_at(page: Any, st: dict[str, Any]) -> bool:
-    """The overlay canvas has the (black) cursor column at the cursor's time."""
+def _cursor_drawn_at(page: Any, st: dict[str, Any] | None = None) -> bool:
+    """The overlay canvas has the (black) cursor column where data-cursor says (read together, in
+    one task: drawOver() sets both)."""
     return page.evaluate(
-        """(x) => { const c = document.querySelector('.vv-cursor'); const d = devicePixelRatio;
-                    const g = c.getContext('2d');
+        """() => { const r = document.querySelector('.vatel-view'); const c = r.querySelector('.vv-cursor');
+                    const span = +r.dataset.t1 - +r.dataset.t0;
+                    const x = (+r.dataset.cursor - +r.dataset.t0) / span * +r.dataset.width;
+                    const d = devicePixelRatio; const g = c.getContext('2d');
                     const px = g.getImageData(Math.round(x * d) - 2 * d, 60 * d, 5 * d, 1).data;
-                    for (let i = 3; i < px.length; i += 4) if (px[i] > 200) return true; return false; }""",
-        (st["cursor"] - st["t0"]) / (st["t1"] - st["t0"]) * st["width"],
+                    for (let i = 3; i < px.length; i += 4) if (px[i] > 200) return true; return false; }"""
     )
 
 
