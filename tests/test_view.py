@@ -154,14 +154,17 @@ def test_sources_log_folder_and_folder_of_calls(tmp_path) -> None:
     save_session(synthetic_call(8.0).log, tmp_path / "suite" / "call-b")
     src = resolve_source(one)
     assert src.title == f"call-a · {c.log.wall0:%Y-%m-%d %H:%M} UTC" and len(src.log) == len(c.log)
-    with pytest.raises(ValueError, match=r"holds 2 calls \(call-a, call-b\); pick one with call="):
+    with pytest.raises(ValueError, match=r"holds 2 saved calls \(call-a, call-b\); pick one with call="):
         resolve_source(tmp_path / "suite")
-    assert resolve_source(tmp_path / "suite", call=1).title.startswith("call-b · ")
+    assert resolve_source(tmp_path / "suite", call=2).title.startswith("call-b · ")
+    assert resolve_source(tmp_path / "suite", call=-1).title.startswith("call-b · ")
     assert resolve_source(str(tmp_path / "suite"), call="call-a").title.startswith("call-a · ")
-    with pytest.raises(KeyError, match="not one of the calls"):
+    with pytest.raises(KeyError, match="not one of the saved calls"):
         resolve_source(tmp_path / "suite", call="nope")
     with pytest.raises(IndexError):
         resolve_source(tmp_path / "suite", call=5)
+    with pytest.raises(KeyError, match="holds one call"):
+        resolve_source(one, call=2)
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no saved session"):
         resolve_source(tmp_path / "empty")
@@ -169,6 +172,27 @@ def test_sources_log_folder_and_folder_of_calls(tmp_path) -> None:
         resolve_source(tmp_path / "missing")
     with pytest.raises(TypeError, match="CallView shows"):
         resolve_source(42)
+
+
+def test_calls_of_a_recording_and_of_a_multi_call_folder(tmp_path) -> None:
+    from vatel_nb.log import Recording
+
+    first, second = synthetic_call(10.0), synthetic_call(20.0)
+    rec = Recording()
+    rec.add(first.log).status = "ended"
+    rec.add(second.log).status = "ended"
+    assert resolve_source(rec).log is second.log, "default: the last call"
+    assert resolve_source(rec, call=1).log is first.log
+    assert resolve_source(rec, call=1).title.startswith("call 1 · ")
+    with pytest.raises(KeyError, match="no call 3"):
+        resolve_source(rec, call=3)
+    folder = rec.save(tmp_path / "session")
+    assert (folder / "calls.json").exists()
+    last = resolve_source(folder)
+    assert last.title.startswith("session · call 2 · ") and len(last.log) == len(second.log)
+    assert len(resolve_source(folder, call=1).log) == len(first.log)
+    # a folder of multi-call sessions (a suite's output): pick the session, see its last call
+    assert resolve_source(tmp_path, call="session").title.startswith("session · call 2")
 
 
 # ---------------------------------------------------------------- the widget
@@ -199,16 +223,17 @@ def test_widget_traits_and_audio_windows() -> None:
 
 
 class FakeSession:
-    """What CallView needs of a session: .log and .status."""
+    """What CallView needs of a session: .log (the current call's) and .status."""
 
     def __init__(self, log):
-        self.log, self.status, self.session_id = log, "live", "sess-1"
+        self.log, self.status = log, "live"
 
 
 def test_live_session_is_followed_until_the_call_ends() -> None:
     c = SyntheticCall()
     c.session_started(0.1)
     c.agent_reply("greet", 0.5, 0.7, 1.0, text="Hello", burst=1.0)
+    c.log.meta["session_id"] = "sess-1"
     s = FakeSession(c.log)
     view = CallView(s, refresh_s=0.05)
     assert view.wait(60)
@@ -221,9 +246,23 @@ def test_live_session_is_followed_until_the_call_ends() -> None:
         time.sleep(0.02)
     assert len(view.timeline["turns"]) == n0 + 1
     s.status = "ended"
-    view._thread.join(10)
-    assert not view._thread.is_alive() and view.timeline["live"] is False
+    deadline = time.monotonic() + 10
+    while view.timeline["live"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert view.timeline["live"] is False
+    # the session's next call: the view moves on to it
+    nxt = SyntheticCall()
+    nxt.session_started(0.1)
+    nxt.agent_reply("g2", 0.5, 0.7, 3.0, text="Hello again", burst=1.0)
+    s.log, s.status = nxt.log, "live"
+    deadline = time.monotonic() + 10
+    while not (view.timeline["live"] and view.timeline["duration_s"] < 5) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert view.timeline["live"] is True and view.timeline["duration_s"] == pytest.approx(3.8, abs=0.1)
+    assert view.log is nxt.log
     view.close()
+    view._thread.join(10)
+    assert not view._thread.is_alive(), "close() stops following"
 
 
 # ---------------------------------------------------------------- the HTML file

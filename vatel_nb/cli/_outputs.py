@@ -9,7 +9,8 @@ A **session folder** is what ``VatelSession.save`` and its autosave write — ``
 ``summary.json``      ``{metric: {n, p50, p90, p95, min, max, mean, value, unit}}`` (NaN → null)
 ``turns.csv``         one row per turn (:func:`vatel_nb.analysis.turns`)
 ``chronogram.png``, ``v2v_ecdf.png``, ``waterfall.png``, ``fto_hist.png``   the plots
-``call.html``         the interactive call view, self-contained (recording embedded; no network)
+``call.html``         the interactive call view of the (last) call, self-contained (recording
+                      embedded; no network); earlier calls of a multi-call folder: ``call-N.html``
 """
 
 from __future__ import annotations
@@ -155,6 +156,9 @@ def write_report(log: Any, folder: str | Path) -> dict[str, Path]:
         out[name] = folder / name
     from ..view import build_view_data, call_title, write_html
 
-    view = build_view_data(log, title=call_title(log, folder.name), events=ev)
-    out["call.html"] = write_html(view, folder / "call.html")
+    for i, (call, one) in enumerate(logs):  # the call view: call.html (last call), call-N.html
+        name = "call.html" if i == len(logs) - 1 else f"call-{call}.html"
+        label = folder.name if len(logs) == 1 else f"{folder.name} · call {call}"
+        view = build_view_data(one, title=call_title(one, label), events=ev if len(logs) == 1 else None)
+        out[name] = write_html(view, folder / name)
     return out

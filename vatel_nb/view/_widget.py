@@ -37,9 +37,11 @@ class CallView(anywidget.AnyWidget):
     """The call on one time axis: both channels' waveforms, speech, turns, tool calls and
     interruptions, the latency waterfall of each turn, and the stereo recording with a cursor.
 
-    ``source``: a :class:`~vatel_nb.session.VatelSession` (live: the view follows the call), an
-    :class:`~vatel_nb.log.EventLog`, or a saved session folder (or a folder of saved calls, e.g. a
-    suite's output: ``call`` picks one by index or folder name). ``refresh_s``: live refresh period.
+    ``source``: a :class:`~vatel_nb.session.VatelSession` (its current call, followed live — and the
+    next one when it starts — or call ``call``), a :class:`~vatel_nb.log.Recording`, an
+    :class:`~vatel_nb.log.EventLog`, or a saved folder (``call`` = the call number, default the last;
+    for a folder of saved sessions such as a suite's output, a folder name or number).
+    ``refresh_s``: live refresh period (s).
 
     In the page: click to play from there, click a turn to play it, drag or shift+wheel to pan,
     wheel or +/− to zoom, space play/pause, ← → previous/next turn, 0 whole call.
@@ -91,16 +93,17 @@ class CallView(anywidget.AnyWidget):
     def refresh(self) -> ViewData:
         """Rebuild the view from the log now (the live thread calls this) and update the page."""
         src = self._source
+        log, title, live = src.log, src.title, src.live
         t = time.perf_counter()
-        audio = build_audio(src.log)
+        audio = build_audio(log)
         with self._lock:
             self._audio = audio
         self._audio_ready.set()
         if self._data is None:  # first build: the waveforms now, the turns when analysed
             with self.hold_sync():
-                self.timeline = audio.skeleton(src.title, src.live)
+                self.timeline = audio.skeleton(title, live)
                 self.envelopes = audio.envelopes
-        data = build_view_data(src.log, title=src.title, live=src.live, audio=audio)
+        data = build_view_data(log, title=title, live=live, audio=audio)
         self.build_s = time.perf_counter() - t
         with self._lock:
             self._data = data
@@ -122,12 +125,12 @@ class CallView(anywidget.AnyWidget):
         src = self._source
         if not src.may_change:
             return
-        seen, was_live = len(src.log), src.live
+        seen = (src.log, len(src.log), src.live)
         while not self._stop.wait(max(self.refresh_s, 3.0 * self.build_s)):
-            going, live = src.may_change, src.live
-            n = len(src.log)
-            if n != seen or live != was_live or not going:
-                seen, was_live = n, live
+            going = src.may_change
+            now = (src.log, len(src.log), src.live)  # a new call of the session is a new log
+            if now[0] is not seen[0] or now[1:] != seen[1:] or not going:
+                seen = now
                 try:
                     self.refresh()
                 except Exception:  # keep following: the next tick retries
