@@ -313,3 +313,20 @@ def test_view_bundle_evaluates_in_node_and_exports_render(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == '["function","undefined",["default"]]'
+
+
+def test_report_writes_one_call_view_per_call(tmp_path) -> None:
+    from vatel_nb.cli._outputs import write_report
+    from vatel_nb.log import Recording
+
+    rec = Recording()
+    rec.add(synthetic_call(10.0).log).status = "ended"
+    rec.add(synthetic_call(20.0).log).status = "ended"
+    out = write_report(rec, tmp_path)
+    assert {"call.html", "call-1.html"} <= set(out)
+    last = out["call.html"].read_text(encoding="utf-8")
+    first = out["call-1.html"].read_text(encoding="utf-8")
+    assert f"{tmp_path.name} · call 2 · " in last and f"{tmp_path.name} · call 1 · " in first
+    dur = [json.loads(re.search(r'id="vatel-view-timeline">(.+?)</script>', t).group(1))["duration_s"]
+           for t in (first, last)]  # fmt: skip
+    assert dur == [pytest.approx(10.0, abs=0.1), pytest.approx(20.0, abs=0.1)]
