@@ -320,7 +320,10 @@ def test_report_writes_one_call_view_per_call(tmp_path) -> None:
     from vatel_nb.log import Recording
 
     rec = Recording()
-    rec.add(synthetic_call(10.0).log).status = "ended"
+    short = SyntheticCall()
+    short.session_started(0.1)
+    short.agent_reply("greet", 0.5, 0.7, 2.0, text="Hello", burst=1.0)
+    rec.add(short.log).status = "ended"
     rec.add(synthetic_call(20.0).log).status = "ended"
     out = write_report(rec, tmp_path)
     assert {"call.html", "call-1.html"} <= set(out)
@@ -329,4 +332,4 @@ def test_report_writes_one_call_view_per_call(tmp_path) -> None:
     assert f"{tmp_path.name} · call 2 · " in last and f"{tmp_path.name} · call 1 · " in first
     dur = [json.loads(re.search(r'id="vatel-view-timeline">(.+?)</script>', t).group(1))["duration_s"]
            for t in (first, last)]  # fmt: skip
-    assert dur == [pytest.approx(10.0, abs=0.1), pytest.approx(20.0, abs=0.1)]
+    assert dur == [pytest.approx(2.8, abs=0.1), pytest.approx(20.0, abs=0.1)]
