@@ -68,10 +68,18 @@ def test_a_scripted_caller_run_twice_gives_two_calls(two_calls):
 @pytest.fixture(scope="module")
 def overlap():
     # the user says A, pauses 0.6 s (> stop_secs: the server ends the turn) and goes on with B;
-    # transcription is delayed 1.2 s, so the reply to A starts while B is being spoken
+    # transcription is delayed 1.2 s, so the reply to A starts while B is being spoken: the agent
+    # is told to talk over the user (the demo agent's default waits for the user to finish)
     script = ["hello there", "tell me a long story about the sea and the ships please"]
     with Simulator(asr="scripted", latency=Latency(transcription=1.2)) as sim:
-        agent = sim.add_agent("Demo", first_message=None, reply=demo_reply, vad_settings=VAD, script=script)
+        agent = sim.add_agent(
+            "Demo",
+            first_message=None,
+            reply=demo_reply,
+            vad_settings=VAD,
+            script=script,
+            talk_over_user=True,
+        )
 
         async def main():
             s = VatelSession(agent, api_key=sim.api_key, base_url=sim.base_url)
