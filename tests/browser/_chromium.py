@@ -75,7 +75,9 @@ class NotebookPage:
     def open(self, timeout_s: float = 90.0) -> None:
         """Load the notebook and wait until its kernel is idle and connected."""
         self.page.goto(self.server.page_url(self.notebook))
-        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=timeout_s * 1000)
+        # Lab restores the notebooks earlier tests opened on this server as background tabs, whose
+        # cells are hidden: wait for a cell of the notebook in view
+        self.page.locator(".jp-Notebook .jp-Cell >> visible=true").first.wait_for(timeout=timeout_s * 1000)
         self.page.wait_for_function("() => window.jupyterapp !== undefined", timeout=timeout_s * 1000)
         self.server.wait_kernel_idle(self.notebook, timeout_s)
 
