@@ -19,9 +19,7 @@ from vatel_nb.simulator import (
     Recognizer,
     Simulator,
     demo_reply,
-    espeak_available,
     intent,
-    pocketsphinx_available,
     speak,
 )
 
@@ -211,7 +209,6 @@ def test_the_reply_waits_while_the_user_goes_on_unless_told_to_talk_over(talk_ov
 # --------------------------------------------------------------------------- pocketsphinx
 
 
-@pytest.mark.skipif(not (pocketsphinx_available() and espeak_available()), reason="needs vatel-nb[asr,voice]")
 def test_pocketsphinx_hears_the_repertoire_in_two_voices():
     from vatel_nb.simulator import PocketsphinxRecognizer
 
