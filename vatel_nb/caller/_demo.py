@@ -20,21 +20,13 @@ def demo_simulator(lines: Sequence[str], *, latency: Any = None, **simulator_kwa
     ``latency``: injected delays (:class:`~vatel_nb.simulator.Latency`) for that agent.
     Returns ``(sim, agent_id)``; stop it with ``sim.close()``.
     """
-    from ..simulator import Simulator, Tool, demo_reply
+    from ..simulator import Simulator
+    from ..simulator._agents import add_demo_twin
 
     sim = Simulator(asr="scripted", **simulator_kwargs)
     sim.__enter__()
     try:
-        agent = sim.add_agent(
-            "Simulator demo agent (scripted transcripts)",
-            first_message="Hello! I am the simulated agent. Ask me what time it is.",
-            prompt="You are a friendly demo agent. Use get_time when asked the time.",
-            reply=demo_reply,
-            tools=[Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name"})],
-            vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
-            latency=latency,
-            script=list(lines),
-        )
+        agent = add_demo_twin(sim, "Simulator demo agent (scripted transcripts)", lines, latency=latency)
     except BaseException:
         sim.close()
         raise

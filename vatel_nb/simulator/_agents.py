@@ -38,6 +38,7 @@ __all__ = [
     "ReplyFunction",
     "Tool",
     "ToolRequest",
+    "add_demo_twin",
     "demo_reply",
 ]
 
@@ -205,4 +206,21 @@ def demo_agent() -> AgentSpec:
         tools=[
             Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name, e.g. UTC"})
         ],
+    )
+
+
+def add_demo_twin(sim: Any, name: str, lines: Sequence[str], *, latency: Any = None) -> str:
+    """Register on ``sim`` an agent like the demo agent (greeting, ``get_time`` tool, demo replies,
+    VAD start 0.2 s / stop 0.5 s) whose scripted transcripts are ``lines``; returns its id.
+
+    ``latency``: injected delays (:class:`~vatel_nb.simulator.Latency`) for that agent."""
+    return sim.add_agent(
+        name,
+        first_message="Hello! I am the simulated agent. Ask me what time it is.",
+        prompt="You are a friendly demo agent. Use get_time when asked the time.",
+        reply=demo_reply,
+        tools=[Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name"})],
+        vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
+        latency=latency,
+        script=list(lines),
     )

@@ -50,21 +50,19 @@ def _serve(suite: Suite, latency: dict[str, float], conn: Any) -> None:
     ``(base_url, api_key, {scenario: agent_id})``, serve until told to stop (anything on ``conn``)."""
     import gc
 
-    from ..simulator import Latency, Simulator, Tool, demo_reply
+    from ..simulator import Latency, Simulator
+    from ..simulator._agents import add_demo_twin
 
     with Simulator(asr="scripted") as sim:
-        agents = {}
-        for sc in suite.scenarios:
-            agents[sc.name] = sim.add_agent(
+        agents = {
+            sc.name: add_demo_twin(
+                sim,
                 f"Simulator demo agent ({sc.name})",
-                first_message="Hello! I am the simulated agent. Ask me what time it is.",
-                prompt="You are a friendly demo agent. Use get_time when asked the time.",
-                reply=demo_reply,
-                tools=[Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name"})],
-                vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
+                [ln.transcript for ln in sc.lines],
                 latency=Latency(**latency) if latency else None,
-                script=[ln.transcript for ln in sc.lines],
             )
+            for sc in suite.scenarios
+        }
         gc.collect()
         gc.freeze()  # a dedicated server process: keep full collections short (see `vatel-nb simulator`)
         conn.send((sim.base_url, sim.api_key, agents))
