@@ -24,10 +24,10 @@ JITTER_MS = 60.0
 #: |modelled heard V2V − the value implied by the simulator's ground truth| allowed (ms): client
 #: VAD end vs the spoken audio's last voiced 10 ms frame (≤ ~40 ms) plus event-loop delays.
 TOLERANCE_MS = 100.0
-#: heard V2V ≥ server e2e holds up to the two VADs' disagreement on where speech ended (the
-#: client's analysis VAD vs the simulator's, one 20 ms frame). Under the spec profile the 60 ms
-#: jitter cushion (three 20 ms chunks) hid it; the vendor profile's first chunk (up to 120 ms)
-#: fills the cushion at once, so heard audio can start with the first chunk.
+#: heard V2V ≥ server e2e holds up to where each side places the end of speech on its own grid
+#: (the simulator's VAD on 20 ms received chunks, the analysis's on the sent stream; same VAD, one
+#: frame apart). Under the spec profile the 60 ms jitter cushion hid it; the vendor profile's first
+#: chunk (up to 120 ms) fills the cushion at once, so heard audio can start with the first chunk.
 VAD_DISAGREEMENT_MS = 20.0
 
 
