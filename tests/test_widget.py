@@ -16,6 +16,7 @@ from _fixture_server import AGENT_ID, API_KEY, TOKEN
 from test_session import READY, chunk, rows, until
 from test_session_simulator import FRAME, speech
 
+from vatel_nb import envelope as env
 from vatel_nb.protocol import SessionEnded, SessionStarted, serialize
 from vatel_nb.session import VatelSession
 from vatel_nb.simulator import Latency, Reply, Simulator
@@ -114,17 +115,20 @@ def sim():
         yield s
 
 
-def test_whole_call_through_the_widget_from_a_comm_thread(recording_comm, sim, no_vatel_env):
+@pytest.mark.parametrize("transport", ["binary", "base64"])
+def test_whole_call_through_the_widget_from_a_comm_thread(recording_comm, sim, no_vatel_env, transport):
+    """``base64`` is Colab's fallback: the page declares it in ``ready`` and every mic frame and
+    audio chunk travels as base64 text inside the envelope (``buffers_b64``), none as a buffer."""
     pcm = np.concatenate([speech("good morning"), np.zeros(int(0.4 * 24000), np.int16)]).astype("<i2")
 
     async def main():
         s = VatelSession(sim.agent, api_key=sim.api_key, base_url=sim.base_url)
-        w = s.widget()
+        w = s.widget(transport=transport)
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
         def page_thread() -> None:  # a kernel subshell thread delivering the page's messages
-            page(w, READY)
+            page(w, {**READY, "transport": transport})
             page(w, {"kind": "control", "action": "start"})
             while s.status != "live":
                 time.sleep(0.005)
@@ -132,8 +136,8 @@ def test_whole_call_through_the_widget_from_a_comm_thread(recording_comm, sim, n
                 time.sleep(0.01)
             t0 = time.perf_counter()
             for i in range(len(pcm) // FRAME):
-                frame = pcm[i * FRAME : (i + 1) * FRAME]
-                page(w, {"kind": "mic", "seq": i, "t_browser": time.perf_counter() * 1000}, [frame.tobytes()])
+                frame = pcm[i * FRAME : (i + 1) * FRAME].tobytes()
+                page(w, *env.pack(env.mic(i, time.perf_counter() * 1000), [frame], transport))
                 time.sleep(max(0.0, t0 + (i + 1) * 0.02 - time.perf_counter()))
             for c, _ in w.comm.custom():
                 if c["kind"] == "ping":
@@ -152,11 +156,16 @@ def test_whole_call_through_the_widget_from_a_comm_thread(recording_comm, sim, n
 
     s, w = asyncio.run(main(), debug=True)
     assert w.status == "ended" and w.agent_name == "Widget agent" and w.backend == "127.0.0.1"
+    assert w.transport == transport
     assert ("user", "good morning") in [(t["role"], t["text"]) for t in w.transcript if t["final"]]
-    audio = [(c, b) for c, b in w.comm.custom() if c["kind"] == "audio"]
+    sent = [(c, b) for c, b in w.comm.custom() if c["kind"] == "audio"]
+    assert all(
+        ("buffers_b64" in c) == (transport == "base64") and len(b) == (transport == "binary") for c, b in sent
+    )
+    audio = [env.unpack(c, b) for c, b in sent]
+    assert all(env.validate_kernel_envelope(c, b) for c, b in audio)
     truth = sim.ground_truth(s.session_id)
     assert sum(len(b[0]) // 2 for _, b in audio) == sum(t.samples_sent for t in truth.turns) > 0
-    assert all(len(b) == 1 for _, b in audio)
     assert [c["seq"] for c, _ in audio] == list(range(len(audio)))
     assert w.comm.custom()[-1][0]["kind"] == "end"
     statuses = [u["status"] for u in w.comm.updates() if "status" in u]
@@ -164,6 +173,32 @@ def test_whole_call_through_the_widget_from_a_comm_thread(recording_comm, sim, n
     assert len(s.log.user_audio) == len(pcm) // FRAME
     assert len(rows(s, "browser", "clock-sync")) >= 1
     assert sum(c for _, _, c in truth.input_chunks) == s.log.user_audio.n_samples
+    # the transport is in the log (the page's ready row) and in frontend_info
+    ready = next(r[3]["detail"] for r in rows(s, "browser", "status") if r[3].get("text") == "ready")
+    assert ready["transport"] == s.frontend_info["transport"] == transport
+
+
+def test_probes_are_answered_at_once_with_a_probe_buffer(recording_comm, no_vatel_env):
+    """Before ``ready`` (nothing else is sent then), each ``probe`` gets ``probe {id, received}`` and
+    one buffer of PROBE_BYTES back; ``received`` is False when the page's buffer was lost (as in
+    Colab's widget manager) or damaged on the way."""
+
+    async def main():
+        s = VatelSession()  # on this loop: envelopes are handled here
+        w = s.widget()
+        page(w, env.probe(1), [env.PROBE_BYTES])
+        page(w, env.probe(2))
+        page(w, env.probe(3), [env.PROBE_BYTES[:-1]])
+        await until(lambda: len(w.comm.custom()) == 3, "probe answers")
+        return s, w
+
+    s, w = asyncio.run(main())
+    probes = w.comm.custom()
+    assert [(c["kind"], c["id"], c["received"]) for c, _ in probes] == [
+        ("probe", 1, True), ("probe", 2, False), ("probe", 3, False),
+    ]  # fmt: skip
+    assert all(b == [env.PROBE_BYTES] and env.validate_kernel_envelope(c, b) for c, b in probes)
+    assert not s._link.ready, "a probe is not ready: audio still waits"
 
 
 def test_mute_both_ways_status_errors_and_page_state(recording_comm, fixture_server, no_vatel_env):

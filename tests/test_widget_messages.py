@@ -34,8 +34,14 @@ def test_kind_sets_match_the_javascript_side(name, py):
 
 
 def test_kernel_builders_are_json_and_use_kernel_kinds():
-    built = [m.audio("t1", 3, True), m.interrupt(None), m.ping(7), m.end("the agent ended the call")]
-    assert [b["kind"] for b in built] == ["audio", "interrupt", "ping", "end"]
+    built = [
+        m.audio("t1", 3, True),
+        m.interrupt(None),
+        m.ping(7),
+        m.end("the agent ended the call"),
+        m.probe_reply(1, False),
+    ]
+    assert [b["kind"] for b in built] == ["audio", "interrupt", "ping", "end", "probe"]
     assert {b["kind"] for b in built} == set(m.KERNEL_KINDS)
     assert json.loads(json.dumps(built)) == built
     assert built[0] == {"kind": "audio", "turn_id": "t1", "seq": 3, "final": True}
@@ -80,3 +86,22 @@ def test_buffers_of_every_shape_become_bytes():
         assert m.as_bytes(buf) == want
     with pytest.raises(m.EnvelopeError, match="bytes-like"):
         m.as_bytes("text")
+
+
+def test_pack_unpack_probe_and_their_errors():
+    env = m
+    with pytest.raises(env.EnvelopeError, match="not valid base64"):
+        env.unpack({"kind": "mic", "seq": 0, "t_browser": 1.0, "buffers_b64": ["***"]})
+    with pytest.raises(env.EnvelopeError, match="both buffers_b64 and 1 binary"):
+        env.unpack({"kind": "mic", "buffers_b64": ["AAA="]}, [b"\0\0"])
+    with pytest.raises(env.EnvelopeError, match="list of base64 strings"):
+        env.unpack({"kind": "mic", "buffers_b64": "AAA="})
+    with pytest.raises(env.EnvelopeError, match="transport 'text'"):
+        env.ready(transport="text")
+    with pytest.raises(env.EnvelopeError, match="transport 'text'"):
+        env.validate_browser_envelope({"kind": "ready", "transport": "text"})
+    frame = bytes(range(200)) * 4 + bytes(160)
+    packed, bufs = env.pack(env.mic(4, 2.0), [memoryview(frame)], "base64")
+    assert bufs == [] and env.unpack(packed, bufs) == (env.mic(4, 2.0), [frame])
+    assert env.pack(env.mic(4, 2.0), [frame], "binary") == (env.mic(4, 2.0), [frame])
+    assert env.probe_ok([env.PROBE_BYTES]) and not env.probe_ok([]) and not env.probe_ok(["x"])

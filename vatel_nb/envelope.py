@@ -3,10 +3,13 @@
 Below both the widget and the headless caller (and the session that serves them): one envelope
 is a JSON object ``{"kind": "…", …}`` with a kebab-case kind. Audio never travels in the envelope
 itself: it is the single binary buffer of ``mic`` (page → kernel) and ``audio`` (kernel → page),
-PCM16 little-endian mono at :data:`SAMPLE_RATE`. Times from the page are ``t_browser`` =
-``performance.now()`` in milliseconds (browser clock); a headless caller sends ``clock="modelled"``
-and kernel ``perf_counter()`` ms instead. The JavaScript twin is ``js/src/messages.js``;
-``docs/architecture.md`` is the contract for both.
+PCM16 little-endian mono at :data:`SAMPLE_RATE` — unless the page found binary buffers unusable
+(Colab's widget manager drops them): then both sides carry each buffer as base64 text in the
+envelope's ``buffers_b64`` field (:func:`pack` / :func:`unpack`). The page finds out before
+``ready`` with a ``probe`` each way and says which :data:`TRANSPORTS` it chose in ``ready``.
+Times from the page are ``t_browser`` = ``performance.now()`` in milliseconds (browser clock); a
+headless caller sends ``clock="modelled"`` and kernel ``perf_counter()`` ms instead. The
+JavaScript twin is ``js/src/messages.js``; ``docs/architecture.md`` is the contract for both.
 
 Builders return plain dicts ready to send; validators take what came in and return it unchanged
 or raise :class:`EnvelopeError` saying which field is wrong.
@@ -14,6 +17,8 @@ or raise :class:`EnvelopeError` saying which field is wrong.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from .protocol import SAMPLE_RATE
@@ -26,7 +31,9 @@ __all__ = [
     "FRONTEND_CLOCKS",
     "KERNEL_KINDS",
     "PLAYBACK_EVENTS",
+    "PROBE_BYTES",
     "SAMPLE_RATE",
+    "TRANSPORTS",
     "EnvelopeError",
     "as_bytes",
     "audio",
@@ -34,11 +41,16 @@ __all__ = [
     "end",
     "interrupt",
     "mic",
+    "pack",
     "ping",
     "playback",
     "pong",
+    "probe",
+    "probe_ok",
+    "probe_reply",
     "ready",
     "status",
+    "unpack",
     "validate_browser_envelope",
     "validate_kernel_envelope",
 ]
@@ -49,9 +61,9 @@ FRAME_SAMPLES = 480
 FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
 
 #: Envelopes the page sends to the kernel.
-BROWSER_KINDS: frozenset[str] = frozenset({"ready", "mic", "playback", "pong", "control", "status"})
+BROWSER_KINDS: frozenset[str] = frozenset({"probe", "ready", "mic", "playback", "pong", "control", "status"})
 #: Envelopes the kernel sends to the page.
-KERNEL_KINDS: frozenset[str] = frozenset({"audio", "interrupt", "ping", "end"})
+KERNEL_KINDS: frozenset[str] = frozenset({"probe", "audio", "interrupt", "ping", "end"})
 #: ``control.action`` values (the user clicked).
 CONTROL_ACTIONS: frozenset[str] = frozenset({"start", "end", "mute", "unmute"})
 #: ``playback.event`` values.
@@ -59,6 +71,12 @@ PLAYBACK_EVENTS: frozenset[str] = frozenset({"started", "stopped", "flushed", "u
 #: Optional ``clock`` field of any page envelope: where its times come from. The page omits it
 #: (= ``browser``); a headless caller standing in for the page sends ``modelled``.
 FRONTEND_CLOCKS: frozenset[str] = frozenset({"browser", "modelled"})
+#: How buffers travel: ``binary`` (comm buffers, the default) or ``base64`` (text inside the
+#: envelope, field ``buffers_b64``: for widget managers whose binary buffers are unreliable).
+TRANSPORTS: frozenset[str] = frozenset({"binary", "base64"})
+#: The bytes of a ``probe`` buffer (each way): all 256 byte values, so that a buffer dropped,
+#: truncated, or passed through a text encoding on the way does not compare equal.
+PROBE_BYTES: bytes = bytes(range(256))
 
 
 class EnvelopeError(ValueError):
@@ -96,7 +114,20 @@ def end(reason: str) -> dict[str, Any]:
     return {"kind": "end", "reason": str(reason)}
 
 
+def probe_reply(probe_id: int, received: bool) -> dict[str, Any]:
+    """``probe`` (kernel → page), the answer to the page's ``probe``: ``received`` says whether the
+    page's probe buffer arrived intact; send it with one buffer of :data:`PROBE_BYTES`, at once
+    (not held until ``ready``: the page is listening, it asked)."""
+    return {"kind": "probe", "id": int(probe_id), "received": bool(received)}
+
+
 # --------------------------------------------------------------------------- page → kernel
+
+
+def probe(probe_id: int) -> dict[str, Any]:
+    """``probe`` (page → kernel), before ``ready``: sent with one buffer of :data:`PROBE_BYTES`;
+    the kernel answers ``probe {id, received}`` with one such buffer."""
+    return {"kind": "probe", "id": int(probe_id)}
 
 
 def ready(
@@ -106,11 +137,16 @@ def ready(
     output_latency_ms: float = 0.0,
     user_agent: str = "",
     processing: bool = False,
+    transport: str = "binary",
     clock: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """``ready``: the audio engine is up (mic granted); the kernel streams nothing before it.
-    Latencies in ms; ``extra`` fields are kept as they are (e.g. ``headless=True``)."""
+    Latencies in ms; ``transport`` (one of :data:`TRANSPORTS`): how buffers travel from now on,
+    both ways. ``extra`` fields are kept as they are (e.g. ``headless=True``, the page's ``probe``
+    result ``{to_kernel, to_page, forced}``)."""
+    if transport not in TRANSPORTS:
+        raise EnvelopeError(f"transport {transport!r} is not one of {sorted(TRANSPORTS)}")
     env = {
         "kind": "ready",
         "sample_rate": SAMPLE_RATE,
@@ -119,6 +155,7 @@ def ready(
         "output_latency_ms": float(output_latency_ms),
         "user_agent": str(user_agent),
         "processing": bool(processing),
+        "transport": transport,
         **extra,
     }
     return _clocked(env, clock)
@@ -189,7 +226,12 @@ _TURN = (str, type(None))
 
 # kind → ((field, type, required), …); extra fields are kept as they are.
 _BROWSER_FIELDS: dict[str, tuple[tuple[str, Any, bool], ...]] = {
-    "ready": (("sample_rate", _NUMBER, False), ("output_latency_ms", _NUMBER, False)),
+    "probe": (("id", int, True),),
+    "ready": (
+        ("sample_rate", _NUMBER, False),
+        ("output_latency_ms", _NUMBER, False),
+        ("transport", str, False),
+    ),
     "mic": (("seq", int, True), ("t_browser", _NUMBER, True), ("samples", int, False)),
     "playback": (("event", str, True), ("t_browser", _NUMBER, True), ("samples", _NUMBER, False)),
     "pong": (("id", int, True), ("t_browser", _NUMBER, True)),
@@ -197,6 +239,7 @@ _BROWSER_FIELDS: dict[str, tuple[tuple[str, Any, bool], ...]] = {
     "status": (("state", str, True),),
 }
 _KERNEL_FIELDS: dict[str, tuple[tuple[str, Any, bool], ...]] = {
+    "probe": (("id", int, True), ("received", bool, True)),
     "audio": (("seq", int, True), ("final", bool, True)),
     "interrupt": (),
     "ping": (("id", int, True),),
@@ -236,10 +279,15 @@ def validate_browser_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...
     """Check one page → kernel envelope; return it unchanged, or raise :class:`EnvelopeError`.
 
     Checks the kind, the required fields and their JSON types, the number of buffers (``mic``
-    needs exactly one), ``clock`` and the enumerated values of ``control.action`` /
+    needs exactly one; :func:`unpack` first if it may carry ``buffers_b64``), ``clock``, the
+    ``ready.transport`` and the enumerated values of ``control.action`` /
     ``playback.event``.
     """
     kind = _check(envelope, buffers, BROWSER_KINDS, _BROWSER_FIELDS, {"mic": 1})
+    if kind == "ready" and envelope.get("transport", "binary") not in TRANSPORTS:
+        raise EnvelopeError(
+            f"ready envelope: transport {envelope['transport']!r} is not one of {sorted(TRANSPORTS)}"
+        )
     clock = envelope.get("clock")
     if clock is not None and clock not in FRONTEND_CLOCKS:
         raise EnvelopeError(f"{kind} envelope: clock {clock!r} is not one of {sorted(FRONTEND_CLOCKS)}")
@@ -253,7 +301,7 @@ def validate_browser_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...
 def validate_kernel_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...] = ()) -> dict[str, Any]:
     """Check one kernel → page envelope (what a front-end received); return it unchanged, or raise
     :class:`EnvelopeError`. ``audio`` needs exactly one buffer; ``turn_id`` is a string or None."""
-    kind = _check(envelope, buffers, KERNEL_KINDS, _KERNEL_FIELDS, {"audio": 1})
+    kind = _check(envelope, buffers, KERNEL_KINDS, _KERNEL_FIELDS, {"audio": 1, "probe": 1})
     if kind in ("audio", "interrupt") and not isinstance(envelope.get("turn_id"), _TURN):
         raise EnvelopeError(f"{kind} envelope: turn_id must be a string or null")
     return envelope
@@ -268,3 +316,52 @@ def as_bytes(buffer: Any) -> bytes:
         return memoryview(buffer).cast("B").tobytes()
     except TypeError as e:
         raise EnvelopeError(f"a binary buffer must be bytes-like, got {type(buffer).__name__}") from e
+
+
+# --------------------------------------------------------------------------- transports
+
+
+def pack(
+    envelope: dict[str, Any], buffers: list[Any] | tuple[Any, ...], transport: str
+) -> tuple[dict[str, Any], list[Any]]:
+    """Make ``(envelope, buffers)`` ready to send over ``transport``: ``binary`` returns them as
+    they are; ``base64`` returns a copy of the envelope whose ``buffers_b64`` holds each buffer as
+    base64 text, and no buffers. :func:`unpack` (or ``unpackBuffers`` in the page) reverses it."""
+    if transport not in TRANSPORTS:
+        raise EnvelopeError(f"transport {transport!r} is not one of {sorted(TRANSPORTS)}")
+    buffers = list(buffers)
+    if transport == "binary" or not buffers:
+        return envelope, buffers
+    text = [base64.b64encode(as_bytes(b)).decode("ascii") for b in buffers]
+    return {**envelope, "buffers_b64": text}, []
+
+
+def unpack(envelope: Any, buffers: list[Any] | tuple[Any, ...] = ()) -> tuple[Any, list[Any]]:
+    """The inverse of :func:`pack`, for either transport: an envelope with ``buffers_b64`` comes back
+    without it and with its buffers decoded (as bytes); anything else comes back as it is.
+    Raises :class:`EnvelopeError` if ``buffers_b64`` is not a list of base64 strings, or if the
+    envelope also came with binary buffers (which would be ambiguous)."""
+    if not isinstance(envelope, dict) or "buffers_b64" not in envelope:
+        return envelope, list(buffers)
+    kind = envelope.get("kind")
+    text = envelope["buffers_b64"]
+    if not isinstance(text, list) or not all(isinstance(t, str) for t in text):
+        raise EnvelopeError(f"{kind} envelope: buffers_b64 must be a list of base64 strings")
+    if len(buffers):
+        raise EnvelopeError(f"{kind} envelope: has both buffers_b64 and {len(buffers)} binary buffer(s)")
+    try:
+        decoded = [base64.b64decode(t, validate=True) for t in text]
+    except (binascii.Error, ValueError) as e:
+        raise EnvelopeError(f"{kind} envelope: buffers_b64 is not valid base64 ({e})") from e
+    return {k: v for k, v in envelope.items() if k != "buffers_b64"}, decoded
+
+
+def probe_ok(buffers: list[Any] | tuple[Any, ...]) -> bool:
+    """True if ``buffers`` is exactly one buffer holding :data:`PROBE_BYTES` (a probe that arrived
+    intact); never raises."""
+    if len(buffers) != 1:
+        return False
+    try:
+        return as_bytes(buffers[0]) == PROBE_BYTES
+    except EnvelopeError:
+        return False

@@ -1,7 +1,10 @@
 // The page ↔ kernel envelope, browser side: kind names, audio constants, builders and validators,
 // defined once. Twin of vatel_nb/envelope.py; docs/architecture.md is the contract. One envelope is
-// {kind, ...}; audio travels only as the single binary buffer of `mic` and `audio` (PCM16 LE mono
-// 24 kHz). Times from the page are t_browser = performance.now() ms.
+// {kind, ...}; audio travels as the single binary buffer of `mic` and `audio` (PCM16 LE mono
+// 24 kHz) — or, on the base64 transport (widget managers whose binary buffers are unreliable, e.g.
+// Colab's), as base64 text in the envelope's `buffers_b64` (packBuffers / unpackBuffers). The page
+// finds out with a `probe` each way before `ready`, and says in `ready` which transport it chose.
+// Times from the page are t_browser = performance.now() ms.
 
 /** Sample rate of every PCM16 buffer on the wire (Hz). */
 export const SAMPLE_RATE = 24000;
@@ -9,9 +12,13 @@ export const SAMPLE_RATE = 24000;
 export const FRAME_SAMPLES = 480;
 
 /** Envelopes the page sends to the kernel. */
-export const BROWSER_KINDS = Object.freeze(["ready", "mic", "playback", "pong", "control", "status"]);
+export const BROWSER_KINDS = Object.freeze(["probe", "ready", "mic", "playback", "pong", "control", "status"]);
 /** Envelopes the kernel sends to the page. */
-export const KERNEL_KINDS = Object.freeze(["audio", "interrupt", "ping", "end"]);
+export const KERNEL_KINDS = Object.freeze(["probe", "audio", "interrupt", "ping", "end"]);
+/** How buffers travel: comm buffers, or base64 text inside the envelope (`buffers_b64`). */
+export const TRANSPORTS = Object.freeze(["binary", "base64"]);
+/** The bytes of a probe buffer (each way): all 256 byte values, in order. */
+export const PROBE_BYTES = Object.freeze(Array.from({ length: 256 }, (_, i) => i));
 /** control.action values (the user clicked). */
 export const CONTROL_ACTIONS = Object.freeze(["start", "end", "mute", "unmute"]);
 /** playback.event values. */
@@ -35,10 +42,16 @@ export const STATUS_STATES = Object.freeze([
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
 /**
- * @param {{contextRate: number, baseLatencyMs: number, outputLatencyMs: number, userAgent: string, processing: boolean}} r
+ * `ready`: the engine is up. `transport`: how buffers travel from now on, both ways; `probe`: what
+ * the probe found ({to_kernel, to_page: bool | null, forced: bool}).
+ * @param {{contextRate: number, baseLatencyMs: number, outputLatencyMs: number, userAgent: string, processing: boolean,
+ *   transport?: "binary" | "base64", probe?: {to_kernel: boolean | null, to_page: boolean | null, forced: boolean}}} r
  */
 export function readyMsg(r) {
-  return {
+  const transport = r.transport ?? "binary";
+  if (!TRANSPORTS.includes(transport)) throw new Error(`unknown transport ${JSON.stringify(transport)}`);
+  /** @type {Record<string, unknown>} */
+  const m = {
     kind: "ready",
     sample_rate: SAMPLE_RATE,
     context_rate: r.contextRate,
@@ -46,7 +59,95 @@ export function readyMsg(r) {
     output_latency_ms: round3(r.outputLatencyMs),
     user_agent: r.userAgent,
     processing: !!r.processing,
+    transport,
   };
+  if (r.probe) m.probe = { ...r.probe };
+  return m;
+}
+
+/** `probe` (page → kernel, before `ready`): send with one buffer, probeBuffer(). @param {number} id */
+export function probeMsg(id) {
+  return { kind: "probe", id };
+}
+
+/** A fresh probe buffer (PROBE_BYTES), to send with `probe`. */
+export function probeBuffer() {
+  return new Uint8Array(PROBE_BYTES).buffer;
+}
+
+/** @param {unknown} b */
+function bytesOf(b) {
+  if (b instanceof ArrayBuffer) return new Uint8Array(b);
+  if (ArrayBuffer.isView(b)) return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  return null;
+}
+
+/**
+ * Did a probe buffer arrive intact? True for exactly one buffer equal to PROBE_BYTES.
+ * @param {unknown[] | undefined} buffers
+ */
+export function probeOk(buffers) {
+  if (!buffers || buffers.length !== 1) return false;
+  const u = bytesOf(buffers[0]);
+  if (!u || u.length !== PROBE_BYTES.length) return false;
+  for (let i = 0; i < u.length; i++) if (u[i] !== PROBE_BYTES[i]) return false;
+  return true;
+}
+
+/** @param {Uint8Array} u */
+function toBase64(u) {
+  let s = "";
+  for (let i = 0; i < u.length; i += 0x8000) s += String.fromCharCode.apply(null, Array.from(u.subarray(i, i + 0x8000)));
+  return btoa(s);
+}
+
+/**
+ * Ready to send over `transport`: "binary" returns them as they are; "base64" returns a copy of
+ * the envelope with `buffers_b64` (each buffer as base64 text) and no buffers.
+ * @param {Record<string, unknown>} msg
+ * @param {unknown[] | undefined} buffers ArrayBuffer or views
+ * @param {"binary" | "base64"} transport
+ * @returns {{msg: Record<string, unknown>, buffers: unknown[]}}
+ */
+export function packBuffers(msg, buffers, transport) {
+  const bufs = buffers ?? [];
+  if (transport !== "base64" || bufs.length === 0) return { msg, buffers: bufs };
+  const text = bufs.map((b) => {
+    const u = bytesOf(b);
+    if (!u) throw new Error("packBuffers: a buffer must be an ArrayBuffer or a view");
+    return toBase64(u);
+  });
+  return { msg: { ...msg, buffers_b64: text }, buffers: [] };
+}
+
+/**
+ * The inverse of packBuffers, for either transport: an envelope with `buffers_b64` comes back
+ * without it and with its buffers decoded (Uint8Array); anything else as it is. Never throws.
+ * @param {unknown} msg
+ * @param {unknown[] | undefined} buffers
+ * @returns {{ok: true, msg: any, buffers: unknown[]} | {ok: false, error: string}}
+ */
+export function unpackBuffers(msg, buffers) {
+  const bufs = buffers ?? [];
+  if (!msg || typeof msg !== "object" || !("buffers_b64" in msg)) return { ok: true, msg, buffers: bufs };
+  const m = /** @type {Record<string, any>} */ (msg);
+  const text = m.buffers_b64;
+  if (!Array.isArray(text) || !text.every((t) => typeof t === "string")) return { ok: false, error: `${m.kind}: buffers_b64 must be a list of base64 strings` };
+  if (bufs.length) return { ok: false, error: `${m.kind}: has both buffers_b64 and ${bufs.length} binary buffer(s)` };
+  const out = [];
+  for (const t of text) {
+    let s;
+    try {
+      s = atob(t);
+    } catch {
+      return { ok: false, error: `${m.kind}: buffers_b64 is not valid base64` };
+    }
+    const u = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
+    out.push(u);
+  }
+  const { buffers_b64: _drop, ...rest } = m;
+  return { ok: true, msg: rest, buffers: out };
 }
 
 /**
@@ -114,6 +215,10 @@ export function validateKernelMessage(msg, buffers = []) {
     case "ping":
       if (!isNum(m.id)) return { ok: false, error: "ping: id must be a number" };
       break;
+    case "probe":
+      if (!isNum(m.id)) return { ok: false, error: "probe: id must be a number" };
+      if (typeof m.received !== "boolean") return { ok: false, error: "probe: received must be a boolean" };
+      break;
     case "end":
       if (m.reason !== undefined && m.reason !== null && typeof m.reason !== "string") return { ok: false, error: "end: reason must be a string" };
       break;
@@ -135,8 +240,11 @@ export function validateBrowserMessage(msg, buffers = []) {
   const isInt = (x) => Number.isInteger(x);
   let err = null;
   switch (m.kind) {
+    case "probe":
+      err = need("id", isInt, "an integer");
+      break;
     case "ready":
-      err = need("sample_rate", isNum, "a number") || need("context_rate", isNum, "a number");
+      err = need("sample_rate", isNum, "a number") || need("context_rate", isNum, "a number") || need("transport", (x) => x === undefined || TRANSPORTS.includes(x), `one of ${TRANSPORTS.join(", ")}`);
       break;
     case "mic":
       err = need("seq", isInt, "an integer") || need("t_browser", isNum, "a number") || need("samples", isInt, "an integer");

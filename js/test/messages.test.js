@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import * as M from "../src/messages.js";
 
 test("kind sets match the contract (docs/architecture.md, vatel_nb/widget/_messages.py)", () => {
-  assert.deepEqual([...M.BROWSER_KINDS].sort(), ["control", "mic", "playback", "pong", "ready", "status"]);
-  assert.deepEqual([...M.KERNEL_KINDS].sort(), ["audio", "end", "interrupt", "ping"]);
+  assert.deepEqual([...M.BROWSER_KINDS].sort(), ["control", "mic", "playback", "pong", "probe", "ready", "status"]);
+  assert.deepEqual([...M.KERNEL_KINDS].sort(), ["audio", "end", "interrupt", "ping", "probe"]);
   assert.deepEqual([...M.CONTROL_ACTIONS].sort(), ["end", "mute", "start", "unmute"]);
   assert.deepEqual([...M.PLAYBACK_EVENTS].sort(), ["flushed", "started", "stopped", "underrun"]);
   assert.ok(Object.isFrozen(M.BROWSER_KINDS));
@@ -13,7 +13,7 @@ test("kind sets match the contract (docs/architecture.md, vatel_nb/widget/_messa
 
 test("builders produce valid browser envelopes with the contract's field names", () => {
   const ready = M.readyMsg({ contextRate: 48000, baseLatencyMs: 5.3333, outputLatencyMs: 12, userAgent: "UA", processing: true });
-  assert.deepEqual(ready, { kind: "ready", sample_rate: 24000, context_rate: 48000, base_latency_ms: 5.333, output_latency_ms: 12, user_agent: "UA", processing: true });
+  assert.deepEqual(ready, { kind: "ready", sample_rate: 24000, context_rate: 48000, base_latency_ms: 5.333, output_latency_ms: 12, user_agent: "UA", processing: true, transport: "binary" });
   const msgs = [
     [ready, []],
     [M.micMsg(3, 1234.56789, 480), [new ArrayBuffer(960)]],
@@ -70,4 +70,44 @@ test("kernel validator: accepts the four kinds, DataView and Uint8Array buffers;
     [[1, 2], []],
   ];
   for (const [m, b] of bad) assert.equal(M.validateKernelMessage(m, b).ok, false, JSON.stringify(m));
+});
+
+test("base64 transport: pack and unpack are inverses, both ways; the probe checks every byte", () => {
+  const pcm = new Int16Array([0, 1, -1, 32767, -32768, 1234]);
+  const { msg, buffers } = M.packBuffers(M.micMsg(0, 1, 6), [pcm], "base64");
+  assert.deepEqual(buffers, []);
+  assert.equal(msg.buffers_b64.length, 1);
+  assert.equal(Buffer.from(msg.buffers_b64[0], "base64").toString("hex"), Buffer.from(pcm.buffer).toString("hex"));
+  const back = M.unpackBuffers(JSON.parse(JSON.stringify(msg)), []);
+  assert.equal(back.ok, true);
+  assert.deepEqual(back.msg, M.micMsg(0, 1, 6));
+  assert.deepEqual(new Int16Array(back.buffers[0].buffer), pcm);
+  assert.deepEqual(M.validateBrowserMessage(back.msg, back.buffers), { ok: true, kind: "mic" });
+  // binary: unchanged, the same buffers
+  const bin = M.packBuffers(M.micMsg(0, 1, 6), [pcm.buffer], "binary");
+  assert.equal(bin.buffers[0], pcm.buffer);
+  // kernel → page, as the kernel's envelope.pack writes it
+  const audio = { kind: "audio", turn_id: "t", seq: 0, final: false, buffers_b64: [Buffer.from([1, 0, 2, 0]).toString("base64")] };
+  const got = M.unpackBuffers(audio, undefined);
+  assert.deepEqual(M.validateKernelMessage(got.msg, got.buffers), { ok: true, kind: "audio" });
+  assert.deepEqual([...got.buffers[0]], [1, 0, 2, 0]);
+  assert.equal(M.unpackBuffers({ kind: "audio", buffers_b64: ["***"] }, []).ok, false);
+  assert.match(M.unpackBuffers({ kind: "audio", buffers_b64: ["AA=="] }, [new ArrayBuffer(2)]).error, /both/);
+  assert.match(M.unpackBuffers({ kind: "audio", buffers_b64: "AA==" }, []).error, /list of base64/);
+  // probes
+  assert.ok(M.probeOk([M.probeBuffer()]));
+  assert.ok(M.probeOk([new DataView(M.probeBuffer())]));
+  const bad = new Uint8Array(M.probeBuffer());
+  bad[200] = 0;
+  assert.equal(M.probeOk([bad]), false);
+  assert.equal(M.probeOk([]), false);
+  assert.equal(M.probeOk(undefined), false);
+  assert.equal(M.probeOk([new Uint8Array(255)]), false);
+  assert.deepEqual(M.validateBrowserMessage(M.probeMsg(1), [M.probeBuffer()]), { ok: true, kind: "probe" });
+  assert.deepEqual(M.validateKernelMessage({ kind: "probe", id: 1, received: false }, [M.probeBuffer()]), { ok: true, kind: "probe" });
+  assert.equal(M.validateKernelMessage({ kind: "probe", id: 1 }, []).ok, false);
+  const ready = M.readyMsg({ contextRate: 24000, baseLatencyMs: 0, outputLatencyMs: 0, userAgent: "", processing: false, transport: "base64", probe: { to_kernel: false, to_page: null, forced: false } });
+  assert.equal(ready.transport, "base64");
+  assert.deepEqual(ready.probe, { to_kernel: false, to_page: null, forced: false });
+  assert.throws(() => M.readyMsg({ contextRate: 1, baseLatencyMs: 0, outputLatencyMs: 0, userAgent: "", processing: false, transport: "text" }), /transport/);
 });

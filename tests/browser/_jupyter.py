@@ -25,7 +25,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JupyterServer", "JupyterStartError"]
+__all__ = ["JupyterServer", "JupyterStartError", "stop_process"]
 
 SUBSHELL_SETTING = ("@jupyterlab/apputils-extension", "kernels-settings")
 NOTIFICATION_SETTING = ("@jupyterlab/apputils-extension", "notification")
@@ -33,6 +33,19 @@ NOTIFICATION_SETTING = ("@jupyterlab/apputils-extension", "notification")
 
 class JupyterStartError(RuntimeError):
     """The server exited or never answered; the message carries the tail of its log."""
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, log: Any = None) -> None:
+    """Stop a server process (SIGTERM, then SIGKILL after 15 s) and close its log file."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if log is not None:
+        log.close()
 
 
 def _jupyter_exe() -> str:
@@ -145,16 +158,8 @@ class JupyterServer:
         )
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if getattr(self, "_log", None) is not None:
-            self._log.close()
-            self._log = None
+        stop_process(self.proc, getattr(self, "_log", None))
+        self._log = None
 
     def cleanup(self) -> None:
         """Stop and delete the work dir (only if this object created it)."""

@@ -10,7 +10,8 @@ the anywidget model, or a headless scripted caller in the same process. It imple
   counted (``mic_dropped``), other envelopes beyond ``other_capacity`` likewise (``other_dropped``).
 - :class:`Outbox` holds kernel → front-end envelopes until the front-end has sent ``ready``
   (early messages are lost otherwise); it keeps at most ``capacity`` of them, dropping the
-  oldest and counting it. ``ping`` is never queued.
+  oldest and counting it. ``ping`` is never queued. It packs each envelope for the transport the
+  front-end chose in ``ready`` (``binary`` buffers, or ``base64`` text inside the envelope).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
+
+from .. import envelope as env
 
 __all__ = ["Frontend", "Inbox", "Incoming", "Outbox"]
 
@@ -119,6 +122,8 @@ class Outbox:
         self.capacity = int(capacity)
         self.frontend: Frontend | None = None
         self.ready = False
+        #: How buffers travel to the front-end (``envelope.TRANSPORTS``), as its ``ready`` said.
+        self.transport = "binary"
         #: Envelopes dropped while waiting for ``ready`` (total) and the last one's kind.
         self.dropped = 0
         #: Envelopes delivered to the front-end (total).
@@ -152,5 +157,5 @@ class Outbox:
 
     def _deliver(self, envelope: dict[str, Any], buffers: list[bytes]) -> None:
         assert self.frontend is not None
-        self.frontend.send(envelope, buffers)
+        self.frontend.send(*env.pack(envelope, buffers, self.transport))
         self.sent += 1

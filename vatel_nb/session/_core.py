@@ -268,6 +268,7 @@ class CallCore:
         ``local/error`` row (at most 100 per call), never an exception."""
         fx = Effects()
         try:
+            envelope, buffers = env.unpack(envelope, buffers)  # base64 transport → binary buffers
             self._envelope(env.validate_browser_envelope(envelope, buffers), buffers, t, fx)
         except env.EnvelopeError as e:
             self._bad(str(e), t, fx)

@@ -3,7 +3,9 @@
 :class:`FrontendLink` owns the :class:`~._bridge.Inbox` / :class:`~._bridge.Outbox` pair and
 the front-end's ``ready`` info; it does no call logic. Incoming envelopes are handed, in order
 and on the session's loop, to the session's ``route`` callback, except ``control start`` (the
-``start`` callback: a new call) — the session decides which call an envelope belongs to.
+``start`` callback: a new call) and ``probe`` (answered here at once, with a probe buffer, so the
+page can tell whether binary buffers work both ways) — the session decides which call an envelope
+belongs to. ``ready`` sets the transport of everything sent after it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from .. import envelope as env
 from ..log import EventLog
 from ._bridge import Frontend, Inbox, Incoming, Outbox
 
@@ -55,6 +58,7 @@ class FrontendLink:
         """Use ``frontend`` (replacing any other); nothing is streamed to it before ``ready``."""
         self.outbox.frontend = frontend
         self.outbox.ready = False
+        self.outbox.transport = "binary"
 
     def put(self, envelope: dict[str, Any], buffers: list[Any]) -> bool:
         """From any thread: queue one page envelope; False if a mic frame was dropped (inbox full)."""
@@ -95,13 +99,30 @@ class FrontendLink:
             log.append("local", "dropped", text="mic-inbox", detail={"frames": lost})
         for envelope, buffers, t_abs in batch:
             kind = envelope.get("kind") if isinstance(envelope, dict) else None
+            if kind == "probe":
+                self._answer_probe(envelope, buffers, log)
+                continue
             if kind == "ready":
                 self.frontend_info = {k: v for k, v in envelope.items() if k != "kind"}
+                transport = envelope.get("transport", "binary")
+                self.outbox.transport = transport if transport in env.TRANSPORTS else "binary"
                 self.outbox.mark_ready()
             elif kind == "control" and envelope.get("action") == "start":
                 self._start()
                 continue
             self._route(envelope, buffers, t_abs)
+
+    def _answer_probe(self, envelope: dict[str, Any], buffers: list[Any], log: EventLog | None) -> None:
+        """Answer the page's ``probe`` at once, binary, bypassing the outbox (held until ``ready``)."""
+        frontend = self.outbox.frontend
+        probe_id = envelope.get("id")
+        if frontend is None or not isinstance(probe_id, int) or isinstance(probe_id, bool):
+            return
+        try:
+            frontend.send(env.probe_reply(probe_id, env.probe_ok(buffers)), [env.PROBE_BYTES])
+        except Exception as e:  # a widget manager that fails on buffers: the page times out → base64
+            if log is not None:
+                log.append("local", "error", text=f"could not answer the front-end's probe: {e}")
 
     def stats(self, runner: Any, mic_capacity: int) -> dict[str, Any]:
         """Counters: frames sent/dropped per queue (``runner``: the current call's

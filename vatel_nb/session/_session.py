@@ -304,13 +304,19 @@ class VatelSession:
 
     # ------------------------------------------------------------------ front-ends
 
-    def widget(self) -> Any:
+    def widget(self, *, transport: str | None = None) -> Any:
         """The notebook widget of this session: one model per session, the same object each time
-        (displaying it twice shows two views of the one widget)."""
+        (displaying it twice shows two views of the one widget).
+
+        ``transport``: how audio travels between page and kernel: ``"auto"`` (default: binary
+        comm buffers if a probe each way shows they work, else base64 inside the message),
+        ``"binary"``, or ``"base64"`` (force it, e.g. in Colab); None keeps the current setting."""
         if self._widget is None:
             from ..widget import VatelWidget
 
             self._widget = VatelWidget(self)
+        if transport is not None:
+            self._widget.transport = transport
         return self._widget
 
     @property

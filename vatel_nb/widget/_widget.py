@@ -5,8 +5,9 @@ Comm messages may arrive on a kernel *subshell* thread (JupyterLab's ``commsOver
 the handlers here never touch asyncio objects: they hand each envelope to
 ``session.handle_frontend`` (a bounded, thread-safe inbox) and return. Trait updates come from
 the session's loop through :meth:`VatelWidget.update_state`, under a lock shared with incoming
-state updates. Audio goes both ways as binary buffers only; traits carry UI state and never a
-secret (no API key, no session token).
+state updates. Audio goes both ways as binary buffers, or as base64 text inside the envelope when
+the page found binary buffers unusable or ``transport="base64"`` is set (Colab); traits carry UI
+state and never a secret (no API key, no session token).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ class VatelWidget(anywidget.AnyWidget):
 
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
     ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
-    ``agent_name``, ``backend``.
+    ``agent_name``, ``backend``, ``transport`` (``"auto"``: the page probes binary buffers each
+    way before ``ready`` and falls back to base64 if either fails; ``"binary"`` / ``"base64"``: no
+    probe, use that; the choice is in ``session.frontend_info["transport"]`` and the log's
+    ``browser/status ready`` row).
     """
 
     _esm = widget_esm()
@@ -44,6 +48,9 @@ class VatelWidget(anywidget.AnyWidget):
     autostart = traitlets.Bool(False, help="start the call when the widget renders (tests)").tag(sync=True)
     agent_name = traitlets.Unicode("", help="the agent's display name").tag(sync=True)
     backend = traitlets.Unicode("", help='"simulator" or the server host').tag(sync=True)
+    transport = traitlets.Enum(
+        ("auto", "binary", "base64"), "auto", help="how audio travels: probe (auto), binary or base64"
+    ).tag(sync=True)
 
     def __init__(self, session: Any = None, **kwargs: Any) -> None:
         self._state_lock = threading.RLock()
