@@ -5,18 +5,18 @@ app = marimo.App(width="medium")
 
 
 @app.cell
-def _():
-    import marimo as mo
+def _(get_time):
     from vatel_nb import VatelSession
 
     session = VatelSession(tools={"get_time": get_time})
-    call = mo.ui.anywidget(session.widget())
-    call
-    return call, mo, session
+    session.widget()
+    return (session,)
 
 
 @app.cell(hide_code=True)
-def _(mo):
+def _():
+    import marimo as mo
+
     mo.md(r"""
     # vatel_nb quickstart (marimo): talk to an agent, then measure the call
 
@@ -27,9 +27,9 @@ def _(mo):
     To talk to your real agent, set `VATEL_API_KEY` and `VATEL_AGENT_ID` (and `VATEL_BASE_URL` if
     not `https://api.vatel.ai`) before starting marimo.
 
-    Click **End call** when you are done: the cells below run again and analyse the call.
+    Click **End call** when you are done, then **Analyse** below.
     """)
-    return
+    return (mo,)
 
 
 @app.cell
@@ -45,10 +45,16 @@ def _():
 
 
 @app.cell
-def _(call, mo, session):
-    # Runs again whenever the widget's state changes; analyses once a call has ended.
-    ended = call.value.get("status") == "ended" and len(session.recording) > 0
-    mo.stop(not ended, mo.md("*The analysis appears here when a call has ended.*"))
+def _(mo):
+    analyse = mo.ui.run_button(label="Analyse the calls")
+    analyse
+    return (analyse,)
+
+
+@app.cell
+def _(analyse, mo, session):
+    # Runs again at each click: every call so far, the one in progress included.
+    mo.stop(not analyse.value or not len(session.recording), mo.md("*Make a call, then click Analyse.*"))
     events = session.events
     turns = session.turns()
     return events, turns
