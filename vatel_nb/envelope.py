@@ -301,7 +301,7 @@ def validate_browser_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...
 def validate_kernel_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...] = ()) -> dict[str, Any]:
     """Check one kernel → page envelope (what a front-end received); return it unchanged, or raise
     :class:`EnvelopeError`. ``audio`` needs exactly one buffer; ``turn_id`` is a string or None."""
-    kind = _check(envelope, buffers, KERNEL_KINDS, _KERNEL_FIELDS, {"audio": 1, "probe": 1})
+    kind = _check(envelope, buffers, KERNEL_KINDS, _KERNEL_FIELDS, {"audio": 1})
     if kind in ("audio", "interrupt") and not isinstance(envelope.get("turn_id"), _TURN):
         raise EnvelopeError(f"{kind} envelope: turn_id must be a string or null")
     return envelope

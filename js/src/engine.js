@@ -4,7 +4,7 @@
 // displayed twice captures and plays once. Cancellation: each call (start, or the drain of an
 // ending call) has its own AbortController; the engine's own controller, aborted by dispose()
 // (the cleanup returned from `initialize`), removes every model listener.
-import { readyMsg, micMsg, playbackMsg, pongMsg, controlMsg, statusMsg } from "./messages.js";
+import { readyMsg, playbackMsg, pongMsg, controlMsg, statusMsg } from "./messages.js";
 import { probeEnvironment, checkEnvironment } from "./env.js";
 import { frameToAudiblePerf, frameToRenderPerf } from "./clock.js";
 import { EnergyMeter } from "./meter.js";
@@ -49,7 +49,6 @@ export class AudioEngine {
     this.speakingTurn = null;
     this.level = 0;
     this.meter = new EnergyMeter();
-    this.seq = 0;
     /** @type {import("./audio_graph.js").AudioGraph | null} */
     this.graph = null;
     /** @type {AbortController | null} the current call step (start or drain) */
@@ -158,7 +157,6 @@ export class AudioEngine {
   async start() {
     if (this.active) return;
     const signal = this._newCallStep();
-    this.seq = 0;
     this.callAcked = false;
     this._to("start");
     this._send(statusMsg("starting"));
@@ -184,6 +182,9 @@ export class AudioEngine {
       return this._fail("engine-error", `The audio engine could not start (${(e && e.name) || "Error"}: ${e && e.message}). Reload the page and try again.`);
     }
     const ctx = this.graph.ctx;
+    // binary buffers, or base64 in the envelope where they do not arrive intact (Colab)
+    const chosen = await this.link.negotiate(signal);
+    if (signal.aborted || !this.graph) return;
     this._to("ready");
     this._send(
       readyMsg({
@@ -192,6 +193,8 @@ export class AudioEngine {
         outputLatencyMs: (ctx.outputLatency || 0) * 1000,
         userAgent: String(this.g.navigator.userAgent || ""),
         processing,
+        transport: chosen.transport,
+        probe: chosen.probe,
       }),
     );
     this._send(controlMsg("start"));
@@ -209,7 +212,7 @@ export class AudioEngine {
     }
     this.level = this.meter.update(d.rms, performance.now());
     const t = frameToRenderPerf(d.frame, this.graph.rate, this.graph.clock());
-    this._send(micMsg(this.seq++, t, d.samples), [d.pcm]);
+    this.link.mic(t, d.pcm);
     this.counts.framesSent++;
     this._emit();
   }
@@ -361,6 +364,10 @@ export class AudioEngine {
       agentSpeaking: this.agentSpeaking,
       level: this.level,
       ...this.counts,
+      transport: this.link.transport,
+      micEnvelopes: this.link.sender.counts.micEnvelopes,
+      framesCoalesced: this.link.sender.counts.coalesced,
+      maxFramesPerEnvelope: this.link.sender.counts.maxBatch,
       playback: this.playStats ? { ...this.playStats } : null,
     };
   }

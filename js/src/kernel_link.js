@@ -1,7 +1,13 @@
 // The link between the page and the kernel through the anywidget model: kernel envelopes in
-// (validated, dispatched by kind), browser envelopes out, trait changes in. Every model listener
-// is removed when the link's AbortSignal aborts (the cleanup anywidget calls).
-import { validateKernelMessage } from "./messages.js";
+// (unpacked, validated, dispatched by kind), browser envelopes out (through the Sender: packed for
+// the transport, mic frames paced), trait changes in, and the choice of transport before `ready`
+// (negotiate: a probe buffer each way). Every model listener is removed when the link's
+// AbortSignal aborts (the cleanup anywidget calls).
+import { validateKernelMessage, unpackBuffers, probeMsg, probeBuffer, probeOk, TRANSPORTS } from "./messages.js";
+import { Sender } from "./sender.js";
+
+/** How long the page waits for the kernel's answer to its probe before choosing base64, ms. */
+export const PROBE_TIMEOUT_MS = 3000;
 
 /**
  * `model.on(event, fn)` until `signal` aborts, then `model.off(event, fn)`.
@@ -33,9 +39,14 @@ export function turnKey(turnId) {
  * @param {any[]} buffers
  * @returns {{kind: "ignore"} | {kind: "invalid", error: string} | {kind: "ping", id: number} |
  *   {kind: "audio", turnId: string | null, final: boolean, buffer: any} |
- *   {kind: "interrupt", turnId: string | null} | {kind: "end", reason: string | null}}
+ *   {kind: "interrupt", turnId: string | null} | {kind: "end", reason: string | null} |
+ *   {kind: "probe", id: number, received: boolean, intact: boolean}}
  */
 export function routeKernelMessage(msg, buffers) {
+  const u = unpackBuffers(msg, buffers);
+  if (!u.ok) return { kind: "invalid", error: u.error };
+  msg = u.msg;
+  buffers = u.buffers;
   const v = validateKernelMessage(msg, buffers);
   if (!v.ok) {
     if (msg && typeof msg === "object" && typeof msg.kind === "string" && msg.kind.startsWith("anywidget")) return { kind: "ignore" };
@@ -48,6 +59,8 @@ export function routeKernelMessage(msg, buffers) {
       return { kind: "audio", turnId: turnKey(msg.turn_id), final: msg.final, buffer: buffers[0] };
     case "interrupt":
       return { kind: "interrupt", turnId: turnKey(msg.turn_id) };
+    case "probe":
+      return { kind: "probe", id: msg.id, received: msg.received, intact: probeOk(buffers) };
     default:
       return { kind: "end", reason: typeof msg.reason === "string" ? msg.reason : null };
   }
@@ -77,7 +90,16 @@ export class KernelLink {
    */
   constructor(model, handlers, signal) {
     this.model = model;
-    listenModel(model, "msg:custom", (msg, buffers) => handlers.message(routeKernelMessage(msg, buffers || [])), signal);
+    this.sender = new Sender((msg, buffers) => model.send(msg, undefined, buffers));
+    this.probeId = 0;
+    /** @type {{id: number, resolve: (r: {received: boolean, intact: boolean}) => void} | null} */
+    this.probeWaiter = null;
+    const onMessage = (msg, buffers) => {
+      const r = routeKernelMessage(msg, buffers || []);
+      if (r.kind === "probe") return this._onProbe(r);
+      handlers.message(r);
+    };
+    listenModel(model, "msg:custom", onMessage, signal);
     listenModel(model, "change:status", () => handlers.status(model.get("status")), signal);
     listenModel(model, "change:muted", () => handlers.muted(!!model.get("muted")), signal);
     listenModel(model, "change:jitter_ms", () => handlers.jitter(this.jitterMs), signal);
@@ -85,11 +107,70 @@ export class KernelLink {
 
   /** @param {any} msg a browser envelope (messages.js builders) @param {any[]} [buffers] */
   send(msg, buffers) {
-    try {
-      this.model.send(msg, undefined, buffers);
-    } catch (e) {
-      console.warn("[vatel] could not send", msg.kind, e);
+    this.sender.send(msg, buffers);
+  }
+
+  /**
+   * One captured mic frame (PCM16 24 kHz): sent as a `mic` envelope, or coalesced with the next
+   * ones while the channel is busy (sender.js).
+   * @param {number} tBrowser capture time of its first sample, performance.now() ms
+   * @param {ArrayBuffer} pcm
+   */
+  mic(tBrowser, pcm) {
+    this.sender.mic(tBrowser, pcm);
+  }
+
+  /** How buffers travel now: "binary" or "base64". */
+  get transport() {
+    return this.sender.transport;
+  }
+
+  /**
+   * Before `ready`: choose the call's transport. The `transport` trait "binary" or "base64" is
+   * used as it is; "auto" (or unset) sends `probe` with a probe buffer and waits for the kernel's
+   * answer (≤ `timeoutMs`): "binary" only if the kernel got the page's buffer intact and its
+   * answer's buffer arrived intact, else "base64". Also starts a new mic sequence.
+   * @param {AbortSignal} signal the call step (aborted: resolves at once)
+   * @param {number} [timeoutMs]
+   * @returns {Promise<{transport: "binary" | "base64", probe: {to_kernel: boolean | null, to_page: boolean | null, forced: boolean}}>}
+   */
+  async negotiate(signal, timeoutMs = PROBE_TIMEOUT_MS) {
+    this.sender.reset();
+    const want = this.model.get("transport");
+    if (TRANSPORTS.includes(want)) {
+      this.sender.transport = want;
+      return { transport: want, probe: { to_kernel: null, to_page: null, forced: true } };
     }
+    const id = ++this.probeId;
+    /** @type {{received: boolean, intact: boolean} | null} */
+    const answer = await new Promise((resolve) => {
+      const timer = setTimeout(() => finish(null), timeoutMs);
+      const finish = (r) => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        if (this.probeWaiter && this.probeWaiter.id === id) this.probeWaiter = null;
+        resolve(r);
+      };
+      const onAbort = () => finish(null);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.probeWaiter = { id, resolve: finish };
+      try {
+        this.model.send(probeMsg(id), undefined, [probeBuffer()]); // always binary: that is the test
+      } catch (e) {
+        console.warn("[vatel] could not send the transport probe", e);
+        finish(null);
+      }
+    });
+    const probe = answer ? { to_kernel: answer.received, to_page: answer.intact, forced: false } : { to_kernel: null, to_page: false, forced: false };
+    const transport = probe.to_kernel === true && probe.to_page === true ? "binary" : "base64";
+    this.sender.transport = transport;
+    return { transport, probe };
+  }
+
+  /** @param {{id: number, received: boolean, intact: boolean}} r */
+  _onProbe(r) {
+    const w = this.probeWaiter;
+    if (w && w.id === r.id) w.resolve({ received: r.received, intact: r.intact });
   }
 
   /** The playback cushion trait, ms. */

@@ -78,12 +78,22 @@ def _browser_ms(user_audio: dict, sample: int) -> float:
 
 
 @pytest.mark.parametrize(
-    ("subshells", "profile"), [("default", "vendor"), ("default", "spec"), ("disabled", "vendor")]
+    ("subshells", "profile", "transport"),
+    [
+        ("default", "vendor", "auto"),
+        ("default", "spec", "auto"),
+        ("disabled", "vendor", "auto"),
+        ("default", "vendor", "base64"),
+    ],
 )
-def test_widget_conversation(jupyter, subshells, profile, browser_for, notebook_page, tmp_path, artifacts):
-    """Both wire profiles: ``vendor`` (data null, mixed chunks, bursts) is what the real service does."""
+def test_widget_conversation(
+    jupyter, subshells, profile, transport, browser_for, notebook_page, tmp_path, artifacts
+):
+    """Both wire profiles: ``vendor`` (data null, mixed chunks, bursts) is what the real service does.
+    ``transport="auto"``: the page probes binary buffers (they work in Jupyter: ``binary``);
+    ``"base64"``: Colab's fallback forced, every mic frame and audio chunk as base64 in the JSON."""
     browser = browser_for("conversation", SCRIPT)
-    name = f"widget-{jupyter.app}-{subshells}-{profile}"
+    name = f"widget-{jupyter.app}-{subshells}-{profile}" + ("" if transport == "auto" else f"-{transport}")
     result = artifacts / f"{name}.json"
     result.unlink(missing_ok=True)
     conversation_notebook(
@@ -92,7 +102,7 @@ def test_widget_conversation(jupyter, subshells, profile, browser_for, notebook_
         [u.text for u in SCRIPT.utterances],
         REPLIES,
         timeout_s=SCRIPT.first_pass_s,  # ends before the loop replays utterance 0
-        options=f"profile={profile!r}",
+        options=f"profile={profile!r}, widget_traits={{'transport': {transport!r}}}",
     )
     jupyter.set_comms_over_subshells(None if subshells == "default" else "disabled")
 
@@ -145,6 +155,13 @@ def test_widget_conversation(jupyter, subshells, profile, browser_for, notebook_
     assert not missing, f"event types never logged: {sorted(missing)}"
     assert list(events[0]) == EVENT_COLUMNS, list(events[0])
     assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    ready = next(e["detail"] for e in events if e["type"] == "status" and e["text"] == "ready")
+    if transport == "auto":  # Jupyter delivers binary buffers both ways: the probe says so
+        assert ready["transport"] == "binary", ready
+        assert ready["probe"] == {"to_kernel": True, "to_page": True, "forced": False}, ready
+    else:
+        assert ready["transport"] == "base64" and ready["probe"]["forced"] is True, ready
+    assert data["stats"]["envelopes_sent"] > 0
     browser_rows = [e for e in events if e["source"] == "browser" and e["t_browser"] is not None]
     assert browser_rows and all(e["t_mapped"] is not None for e in browser_rows), "browser times not mapped"
 
