@@ -83,9 +83,10 @@ def _(mo, turns):
 
 
 @app.cell
-def _(session, turns):
-    summary = session.summary()
-    summary.loc[["v2v_ms", "server_e2e_ms", "eou_ms", "turns", "responded", "interrupted"], ["n", "p50", "p90", "value", "unit"]]
+def _(events, turns):
+    from vatel_nb.analysis import summary
+
+    summary(turns, events).loc[["v2v_ms", "server_e2e_ms", "eou_ms", "turns", "responded", "interrupted"], ["n", "p50", "p90", "value", "unit"]]
     return
 
 

@@ -2,37 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AudioEngine } from "../src/engine.js";
-
-function fakeModel(traits = {}) {
-  const state = { muted: false, mic_processing: true, jitter_ms: 60, ...traits };
-  const handlers = new Map();
-  return {
-    sent: [],
-    saves: 0,
-    get: (k) => state[k],
-    set(k, v) {
-      state[k] = v;
-      for (const h of handlers.get(`change:${k}`) || []) h();
-    },
-    save_changes() {
-      this.saves++;
-    },
-    on(ev, fn) {
-      if (!handlers.has(ev)) handlers.set(ev, new Set());
-      handlers.get(ev).add(fn);
-    },
-    off(ev, fn) {
-      handlers.get(ev)?.delete(fn);
-    },
-    send(msg, _cb, buffers) {
-      this.sent.push({ msg, buffers });
-    },
-    emit(ev, ...args) {
-      for (const h of handlers.get(ev) || []) h(...args);
-    },
-    count: (ev) => (handlers.get(ev) || new Set()).size,
-  };
-}
+import { fakeModel } from "./helpers.js";
 
 test("ping → pong at once, with the same id and a performance.now() stamp", () => {
   const model = fakeModel();

@@ -73,3 +73,39 @@ export function concat(parts) {
   }
   return out;
 }
+
+/**
+ * A fake anywidget model: traits (get/set/save_changes), listeners (on/off/emit/count) and the
+ * envelopes the page sent (`sent`: {msg, buffers}).
+ * @param {Record<string, unknown>} [traits]
+ */
+export function fakeModel(traits = {}) {
+  const state = { muted: false, mic_processing: true, jitter_ms: 60, ...traits };
+  const handlers = new Map();
+  return {
+    sent: [],
+    saves: 0,
+    get: (k) => state[k],
+    set(k, v) {
+      state[k] = v;
+      for (const h of handlers.get(`change:${k}`) || []) h();
+    },
+    save_changes() {
+      this.saves++;
+    },
+    on(ev, fn) {
+      if (!handlers.has(ev)) handlers.set(ev, new Set());
+      handlers.get(ev).add(fn);
+    },
+    off(ev, fn) {
+      handlers.get(ev)?.delete(fn);
+    },
+    send(msg, _cb, buffers) {
+      this.sent.push({ msg, buffers });
+    },
+    emit(ev, ...args) {
+      for (const h of handlers.get(ev) || []) h(...args);
+    },
+    count: (ev) => (handlers.get(ev) || new Set()).size,
+  };
+}

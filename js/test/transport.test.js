@@ -4,25 +4,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KernelLink, routeKernelMessage } from "../src/kernel_link.js";
 import { probeBuffer, PROBE_BYTES } from "../src/messages.js";
+import { fakeModel } from "./helpers.js";
 
-/** A model whose kernel answers probes: `kernel(msg, buffers)` returns [reply, buffers] or null. */
-function fakeModel(traits, kernel) {
-  const handlers = new Map();
-  const model = {
-    sent: [],
-    get: (k) => traits[k],
-    on(ev, fn) {
-      if (!handlers.has(ev)) handlers.set(ev, new Set());
-      handlers.get(ev).add(fn);
-    },
-    off(ev, fn) {
-      handlers.get(ev)?.delete(fn);
-    },
-    send(msg, _cb, buffers) {
-      model.sent.push({ msg, buffers });
-      const reply = kernel(msg, buffers || []);
-      if (reply) setTimeout(() => handlers.get("msg:custom")?.forEach((h) => h(...reply)), 1);
-    },
+/** A fake model whose kernel answers the page: `kernel(msg, buffers)` returns [reply, buffers] or null. */
+function answeringModel(traits, kernel) {
+  const model = fakeModel(traits);
+  const record = model.send.bind(model);
+  model.send = (msg, cb, buffers) => {
+    record(msg, cb, buffers);
+    const reply = kernel(msg, buffers || []);
+    if (reply) setTimeout(() => model.emit("msg:custom", ...reply), 1);
   };
   return model;
 }
@@ -31,7 +22,7 @@ const handlers = (got) => ({ message: (r) => got.push(r), status() {}, muted() {
 const intact = (b) => b.length === 1 && new Uint8Array(b[0]).every((x, i) => x === PROBE_BYTES[i]) && new Uint8Array(b[0]).length === 256;
 
 test("auto: binary when the probe buffer arrives intact both ways", async () => {
-  const model = fakeModel({ transport: "auto" }, (msg, b) => (msg.kind === "probe" ? [{ kind: "probe", id: msg.id, received: intact(b) }, [new DataView(probeBuffer())]] : null));
+  const model = answeringModel({ transport: "auto" }, (msg, b) => (msg.kind === "probe" ? [{ kind: "probe", id: msg.id, received: intact(b) }, [new DataView(probeBuffer())]] : null));
   const got = [];
   const link = new KernelLink(model, handlers(got), new AbortController().signal);
   const r = await link.negotiate(new AbortController().signal);
@@ -48,7 +39,7 @@ test("auto: base64 when the kernel's buffer is lost (Colab), or its page buffer 
     [() => null, { to_kernel: null, to_page: false }],
   ];
   for (const [kernel, want] of cases) {
-    const model = fakeModel({}, (msg, b) => (msg.kind === "probe" ? kernel(msg, b) : null));
+    const model = answeringModel({}, (msg, b) => (msg.kind === "probe" ? kernel(msg, b) : null));
     const link = new KernelLink(model, handlers([]), new AbortController().signal);
     const r = await link.negotiate(new AbortController().signal, 50);
     assert.deepEqual(r, { transport: "base64", probe: { ...want, forced: false } });
@@ -60,11 +51,11 @@ test("auto: base64 when the kernel's buffer is lost (Colab), or its page buffer 
 });
 
 test("forced: no probe; an aborted call step stops waiting", async () => {
-  const model = fakeModel({ transport: "base64" }, () => null);
+  const model = answeringModel({ transport: "base64" }, () => null);
   const link = new KernelLink(model, handlers([]), new AbortController().signal);
   assert.deepEqual(await link.negotiate(new AbortController().signal), { transport: "base64", probe: { to_kernel: null, to_page: null, forced: true } });
   assert.equal(model.sent.length, 0);
-  const m2 = fakeModel({ transport: "auto" }, () => null);
+  const m2 = answeringModel({ transport: "auto" }, () => null);
   const l2 = new KernelLink(m2, handlers([]), new AbortController().signal);
   const step = new AbortController();
   const pending = l2.negotiate(step.signal, 60_000);

@@ -18,21 +18,21 @@ import shutil
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pytest
 
 from vatel_nb.analysis import turns as turns_of
 from vatel_nb.log import load_session
 
-from ._fake_mic import RATE, _assemble
+from ._fake_mic import _assemble
 from ._marimo import MarimoServer
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "notebooks" / "quickstart.py"
-# the greeting plays for ≈ 5 s first: the question comes after it, so it is not a barge-in
-QUESTION_AT_S = 8.0
+# the greeting plays for ≈ 5 s once the call is up (≈ 3 s after Start on a loaded machine, the
+# first call also starts the embedded simulator): the question comes after it, not as a barge-in
+QUESTION_AT_S = 11.0
 SCRIPT = _assemble([("What time is it in Tokyo?", QUESTION_AT_S)], tail_s=40.0)
 
 
@@ -80,8 +80,12 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
         wait_for("the call live", lambda: status.get_attribute("data-state") == "live", 60)
         answer = page.locator(".vatel-widget .vatel-transcript .vatel-agent", has_text="In Tokyo it is")
         wait_for("the spoken answer", lambda: answer.count() >= 1, QUESTION_AT_S + 60)
-        # the greeting and the answer both played to their end in the page
-        wait_for("the answer played", lambda: stats().get("stopped", 0) >= 2, 30)
+        # the greeting and the answer both played (to their end, or cut by the user) in the page
+        def played() -> bool:
+            st = stats()
+            return st.get("stopped", 0) + st.get("flushes", 0) >= 2 and not st.get("agentSpeaking")
+
+        wait_for("the answer played", played, 30)
         page.screenshot(path=str(artifacts / "marimo-quickstart-live.png"), full_page=True)
         button.click()  # End call
         wait_for("the call ended", lambda: status.get_attribute("data-state") == "ended", 30)
@@ -97,8 +101,12 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
         page.screenshot(path=str(artifacts / "marimo-quickstart-analysed.png"), full_page=True)
         folder_name = re.search(r"calls/quickstart-\d{8}-\d{6}", saved.first.inner_text()).group(0)
         page_stats = stats()
+        n_engines = page.evaluate("() => window.__vatel.engines.length")
     finally:
         context.close()
+
+    # marimo hands initialize and render different model proxies: still one engine per widget
+    assert n_engines == 1, f"{n_engines} audio engines for one widget"
 
     # --- the kernel's record of the call (the saved session folder)
     recording = load_session(marimo_server.workdir / folder_name)
@@ -119,7 +127,14 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
         ("local", "tool-finished"),
     ]:
         assert need in kinds, f"{need} never logged"
-    assert ("local", "dropped") not in kinds, ev[ev["type"] == "dropped"]
+    # the page → kernel hand-off lost nothing; the first call's mic frames that wait for the
+    # embedded simulator to start may overflow the socket queue (logged), never after it is up
+    dropped = ev[ev["type"] == "dropped"]
+    assert "mic-inbox" not in dropped["text"].tolist(), dropped
+    connected = ev[ev["type"] == "connected"]["t"].iloc[0]
+    assert (dropped["t"] <= connected + 0.5).all(), dropped
+    errors = ev[ev["type"] == "error"]["text"].tolist()
+    assert not errors, errors  # e.g. "pong for unknown ping id": two engines answering one ping
     ready = ev[(ev["type"] == "status") & (ev["text"] == "ready")]["detail"].iloc[0]
     assert ready["transport"] == "binary", ready  # marimo carries binary buffers: the probe passed
 
@@ -127,17 +142,22 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
     mic = ev[ev["type"] == "mic-captured"]
     assert mic["seq"].tolist() == list(range(len(mic))), "mic envelopes lost or reordered"
     captured = int(mic["samples"].sum())
-    assert captured == recording.log(1).user_audio.n_samples
-    assert page_stats["framesSent"] * 480 == captured, (page_stats, captured)
-    t_browser = mic["t_browser"].to_numpy()
-    ends = t_browser + mic["samples"].to_numpy() / RATE * 1000
-    assert np.all(np.abs(t_browser[1:] - ends[:-1]) < 25), "capture times are not contiguous"
+    lost_waiting = int(dropped.loc[dropped["text"] == "mic-queue", "samples"].sum())
+    assert captured == recording.log(1).user_audio.n_samples + lost_waiting  # the rest was sent
+    # frames still on the way when End was clicked arrive after the call and are ignored (≤ 0.2 s)
+    assert 0 <= page_stats["framesSent"] * 480 - captured <= 10 * 480, (page_stats, captured)
+    # no backlog: unpaced, frames reached the kernel 15–20 s after capture; paced, ≈ 0.1 s (p50,
+    # under load); the bound only separates the two
+    lag = (mic["t"] - mic["t_mapped"]).median()
+    assert lag < 3.0, f"mic frames reach the kernel {lag:.1f} s after capture (median)"
+    print(f"marimo: mic arrival lag p50 {lag * 1000:.0f} ms, {len(mic)} mic envelopes for {captured} samples")
 
     # the question was heard, the tool called with Tokyo's zone, the answer said Tokyo's time
     finals = ev[(ev["type"] == "input_audio_transcript") & (ev["is_final"] == True)]["text"]  # noqa: E712
     assert "what time is it in tokyo" in finals.tolist(), finals.tolist()
     tool = ev[ev["type"] == "tool_call"]
-    assert tool["tool_name"].tolist() == ["get_time"]
+    # (the fake mic loops: on a slow machine the call may last long enough to hear it twice)
+    assert set(tool["tool_name"]) == {"get_time"}
     assert tool["detail"].iloc[0]["arguments"] == {"timezone": "Asia/Tokyo"}
     output = ev[ev["type"] == "tool-finished"]["text"].iloc[0]
     assert re.fullmatch(r"\d\d:\d\d", output)
@@ -150,6 +170,4 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
     assert asked["outcome"] == "responded", asked
     assert asked["agent_text"] == f"In Tokyo it is {output}."
     assert asked["v2v_ms"] > 0 and asked["server_e2e_ms"] > 0, asked
-    # heard v2v includes the tool round trip and TTS, but not a backlog of mic frames
-    assert asked["v2v_ms"] < 10_000, asked
     print(f"marimo: heard v2v {asked['v2v_ms']:.0f} ms, server e2e {asked['server_e2e_ms']:.0f} ms")
