@@ -152,6 +152,7 @@ export class KernelLink {
         resolve(r);
       };
       const onAbort = () => finish(null);
+      if (signal.aborted) return finish(null);
       signal.addEventListener("abort", onAbort, { once: true });
       this.probeWaiter = { id, resolve: finish };
       try {

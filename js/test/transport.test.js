@@ -61,6 +61,9 @@ test("forced: no probe; an aborted call step stops waiting", async () => {
   const pending = l2.negotiate(step.signal, 60_000);
   step.abort();
   assert.equal((await pending).transport, "base64");
+  const gone = new AbortController();
+  gone.abort();
+  assert.equal((await l2.negotiate(gone.signal, 60_000)).transport, "base64"); // already aborted: at once
 });
 
 test("kernel envelopes on the base64 transport are routed like binary ones", () => {
