@@ -7,6 +7,7 @@ import pytest
 
 from vatel_nb import envelope as env
 from vatel_nb.protocol import (
+    InputAudio,
     InputAudioTranscript,
     Interruption,
     ResponseAudio,
@@ -77,8 +78,10 @@ def test_mic_frames_become_sends_silence_while_muted_and_nothing_after_the_end()
     fx = core.frontend(env.mic(0, 100.0), [pcm], 0.5)
     assert fx.send == [MicFrame(0, 100.0, pcm)]
     assert fx.rows[0].type == "mic-captured" and fx.rows[0].fields["t_browser"] == 100.0
-    sent = core.mic_sent(fx.send[0], 0.51)
+    message = InputAudio.from_pcm(pcm)
+    sent = core.mic_sent(fx.send[0], message, 0.51)
     assert isinstance(sent.rows[0], ClientRecord) and sent.rows[0].pcm == pcm and core.frames_sent == 1
+    assert sent.rows[0].msg is message, "recorded as sent: encoded once"
     assert core.frontend(env.control("mute"), [], 0.6).state == {"muted": True}
     assert core.frontend(env.mic(1, 120.0), [pcm], 0.7).send == [MicFrame(1, 120.0, bytes(960))]
     fx = core.closed(0.8, "bye", clean=True, code=1000, close_reason="", had_socket=True)
