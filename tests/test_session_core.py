@@ -65,6 +65,19 @@ def test_interrupted_reply_is_marked_in_the_transcript_with_what_was_heard():
     assert line["interrupted"] is True and line["heard_s"] == 0.5 and line["heard"] == "one two"
 
 
+def test_playback_reports_keep_the_playout_target_depth_in_the_row_detail():
+    core = live_core()
+    fx = core.frontend(
+        env.playback("started", "a", 100.0, 0, output_latency_ms=12.0, target_ms=35.5), [], 1.0
+    )
+    assert fx.rows[0].type == "playback-started"
+    assert fx.rows[0].fields["detail"] == {"output_latency_ms": 12.0, "target_ms": 35.5}
+    fx = core.frontend(env.playback("underrun", "a", 200.0, 480, target_ms=60.0), [], 1.1)
+    assert fx.rows[0].type == "underrun" and fx.rows[0].fields["detail"] == {"target_ms": 60.0}
+    bad = core.frontend({**env.playback("stopped", "a", 300.0, 480), "target_ms": "big"}, [], 1.2)
+    assert bad.rows[0].type == "error" and "target_ms" in bad.rows[0].fields["text"]
+
+
 def test_transcript_partials_are_replaced_by_finals():
     core = live_core()
     core.server(InputAudioTranscript("hi th", False), 1.0)

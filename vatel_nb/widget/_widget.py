@@ -27,7 +27,8 @@ class VatelWidget(anywidget.AnyWidget):
     """The voice-call widget for one session (``session.widget()``; display it in a cell).
 
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
-    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
+    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (a fixed playback cushion,
+    ms; None: adaptive playout), ``autostart``,
     ``agent_name``, ``backend``.
     """
 
@@ -40,7 +41,9 @@ class VatelWidget(anywidget.AnyWidget):
     last_latency_kind = traitlets.Unicode("", help="which latency last_latency_ms is").tag(sync=True)
     muted = traitlets.Bool(False, help="mic muted (both ways)").tag(sync=True)
     mic_processing = traitlets.Bool(True, help="echo cancellation, noise suppression, AGC").tag(sync=True)
-    jitter_ms = traitlets.Float(60.0, help="playback cushion, ms").tag(sync=True)
+    jitter_ms = traitlets.Float(
+        None, allow_none=True, help="fixed playback cushion, ms; None: adaptive playout (the default)"
+    ).tag(sync=True)
     autostart = traitlets.Bool(False, help="start the call when the widget renders (tests)").tag(sync=True)
     agent_name = traitlets.Unicode("", help="the agent's display name").tag(sync=True)
     backend = traitlets.Unicode("", help='"simulator" or the server host').tag(sync=True)
