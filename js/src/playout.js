@@ -4,9 +4,11 @@
 //
 // Adaptive (the default), in the spirit of WebRTC's NetEQ:
 // - it starts small (`startMs`, one 20 ms wire frame);
-// - arrival jitter: per turn, each chunk's delay relative to a real-time schedule anchored at the
-//   turn's earliest-arriving chunk (arrival − audio before it; its minimum is the reference); the
-//   largest such delay seen (the jitter peak) plus a margin is the depth that would have covered it;
+// - arrival jitter: per turn, each chunk's lateness against the real-time schedule that playback
+//   follows, anchored at the turn's first chunk (arrival − first arrival − audio before it). The
+//   largest lateness seen (the jitter peak) plus a margin is the depth that would have covered it.
+//   Chunks ahead of schedule only fill the buffer: a burst faster than real time followed by a
+//   pause the burst covers (the real service's TTS between sentences) is no jitter;
 // - an underrun (a turn starved mid-way) raises the peak by half, and at least by the gap;
 // - while a turn plays without starving, the peak decays slowly (time constant `decayS`).
 // Fixed: `target` is always `fixedMs` (the old jitter cushion).
@@ -34,7 +36,7 @@ export class PlayoutPolicy {
     /** Jitter peak, frames. */
     this.peak = 0;
     this.target = 0;
-    /** @type {{turn: string | null, first: number, ref: number, audio: number} | null} */
+    /** @type {{turn: string | null, first: number, audio: number} | null} */
     this.arrivals = null;
     this.setFixed(opts.fixedMs ?? null);
   }
@@ -86,14 +88,12 @@ export class PlayoutPolicy {
   arrival(turn, samples, frame) {
     let a = this.arrivals;
     if (!a || a.turn !== turn) {
-      a = this.arrivals = { turn, first: frame, ref: 0, audio: 0 };
+      a = this.arrivals = { turn, first: frame, audio: 0 };
     }
-    // delay of this chunk relative to real-time playout from the turn's first arrival
-    const delay = frame - a.first - a.audio;
-    if (delay < a.ref) a.ref = delay; // an earlier-than-ever chunk: the new reference
+    // lateness of this chunk against real-time playout from the turn's first arrival
+    const jitter = frame - a.first - a.audio;
     a.audio += samples;
     if (!this.adaptive) return;
-    const jitter = delay - a.ref;
     if (jitter > this.peak) {
       this.peak = jitter;
       this._update();

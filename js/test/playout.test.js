@@ -35,14 +35,27 @@ test("bursts faster than real time (the real service) keep the target at its min
   assert.equal(p.targetMs, 20);
 });
 
+test("a pause the buffered burst covers (TTS between sentences) is no jitter", () => {
+  const p = new PlayoutPolicy(RATE);
+  let frame = 5000;
+  for (let i = 0; i < 50; i++) p.arrival("t", ms(40), frame + i * ms(2)); // 2 s of audio in 100 ms
+  frame += ms(100) + ms(1500); // then 1.5 s of silence on the wire: 0.4 s still buffered
+  for (let i = 0; i < 25; i++) p.arrival("t", ms(40), frame + i * ms(40));
+  assert.equal(p.targetMs, 20);
+  p.arrival("t", ms(40), frame + ms(2000)); // 3 s of audio, due at 3 s from the start: 0.7 s late
+  assert.ok(Math.abs(p.targetMs - 400) < 1, `${p.targetMs}`); // (capped)
+});
+
 test("arrival jitter grows the target to the observed peak plus a margin, at once", () => {
   const p = new PlayoutPolicy(RATE);
   let rng = 3;
   const rand = () => ((rng = (rng * 1103515245 + 12345) % 2147483648) / 2147483648);
   let peak = 0;
+  let first = null;
   for (let i = 0; i < 100; i++) {
-    const j = rand() * 50; // 0–50 ms of network jitter on a real-time schedule
-    peak = Math.max(peak, j);
+    const j = i === 0 ? 0 : rand() * 50; // 0–50 ms of network jitter after an on-time first chunk
+    first ??= j;
+    peak = Math.max(peak, j - first); // lateness against playout from the first chunk
     p.arrival("t", ms(20), ms(i * 20 + j));
   }
   assert.ok(p.targetMs >= peak - 1 && p.targetMs <= peak + 12, `${p.targetMs} vs peak ${peak}`);
