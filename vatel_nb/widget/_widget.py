@@ -28,11 +28,11 @@ class VatelWidget(anywidget.AnyWidget):
     """The voice-call widget for one session (``session.widget()``; display it in a cell).
 
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
-    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
-    ``agent_name``, ``backend``, ``transport`` (``"auto"``: the page probes binary buffers each
-    way before ``ready`` and falls back to base64 if either fails; ``"binary"`` / ``"base64"``: no
-    probe, use that; the choice is in ``session.frontend_info["transport"]`` and the log's
-    ``browser/status ready`` row).
+    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (a fixed playback cushion,
+    ms; None: adaptive playout), ``autostart``, ``agent_name``, ``backend``, ``transport``
+    (``"auto"``: the page probes binary buffers each way before ``ready`` and falls back to base64
+    if either fails; ``"binary"`` / ``"base64"``: no probe, use that; the choice is in
+    ``session.frontend_info["transport"]`` and the log's ``browser/status ready`` row).
     """
 
     _esm = widget_esm()
@@ -44,7 +44,9 @@ class VatelWidget(anywidget.AnyWidget):
     last_latency_kind = traitlets.Unicode("", help="which latency last_latency_ms is").tag(sync=True)
     muted = traitlets.Bool(False, help="mic muted (both ways)").tag(sync=True)
     mic_processing = traitlets.Bool(True, help="echo cancellation, noise suppression, AGC").tag(sync=True)
-    jitter_ms = traitlets.Float(60.0, help="playback cushion, ms").tag(sync=True)
+    jitter_ms = traitlets.Float(
+        None, allow_none=True, help="fixed playback cushion, ms; None: adaptive playout (the default)"
+    ).tag(sync=True)
     autostart = traitlets.Bool(False, help="start the call when the widget renders (tests)").tag(sync=True)
     agent_name = traitlets.Unicode("", help="the agent's display name").tag(sync=True)
     backend = traitlets.Unicode("", help='"simulator" or the server host').tag(sync=True)
