@@ -80,6 +80,7 @@ def test_quickstart_call_and_analysis_in_marimo(marimo_server, browser_for, arti
         wait_for("the call live", lambda: status.get_attribute("data-state") == "live", 60)
         answer = page.locator(".vatel-widget .vatel-transcript .vatel-agent", has_text="In Tokyo it is")
         wait_for("the spoken answer", lambda: answer.count() >= 1, QUESTION_AT_S + 60)
+
         # the greeting and the answer both played (to their end, or cut by the user) in the page
         def played() -> bool:
             st = stats()
