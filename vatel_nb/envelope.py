@@ -57,8 +57,9 @@ CONTROL_ACTIONS: frozenset[str] = frozenset({"start", "end", "mute", "unmute"})
 #: ``playback.event`` values.
 PLAYBACK_EVENTS: frozenset[str] = frozenset({"started", "stopped", "flushed", "underrun"})
 #: Optional ``clock`` field of any page envelope: where its times come from. The page omits it
-#: (= ``browser``); a headless caller standing in for the page sends ``modelled``.
-FRONTEND_CLOCKS: frozenset[str] = frozenset({"browser", "modelled"})
+#: (= ``browser``); a headless caller standing in for the page sends ``modelled``; the kernel's
+#: local-audio front-end (``vatel_nb.local``) sends ``device``: PortAudio's stream time, in ms.
+FRONTEND_CLOCKS: frozenset[str] = frozenset({"browser", "modelled", "device"})
 
 
 class EnvelopeError(ValueError):
