@@ -103,8 +103,9 @@ def pick(devices: list[AudioDevice], wanted: str | int | None, kind: str) -> Aud
     attr = "max_input_channels" if kind == "input" else "max_output_channels"
     usable = [d for d in devices if getattr(d, attr) > 0]
     if not usable:
+        thing = "microphone" if kind == "input" else "speaker or headphones"
         raise LocalAudioError(
-            f"no audio {kind} device: connect a {'microphone' if kind == 'input' else 'speaker or headphones'}"
+            f"no audio {kind} device: connect a {thing}"
             " (on Linux, a sound server such as PulseAudio/PipeWire with its ALSA plugin, "
             "`apt install libasound2-plugins`, exposes its devices to PortAudio)"
         )

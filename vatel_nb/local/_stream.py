@@ -1,4 +1,4 @@
-"""The local-audio front-end's shell: one PortAudio duplex stream around :class:`LocalAudioCore`.
+"""The local-audio front-end's shell: PortAudio input and output streams around :class:`LocalAudioCore`.
 
 :class:`LocalAudio` is a front-end like the page: the session calls its ``send`` (kernel → page
 envelopes) and ``update_state``; it hands ``ready`` / ``mic`` / ``playback`` / ``pong`` to
@@ -63,7 +63,8 @@ class LocalAudio:
         self.input_device: AudioDevice = pick(devices, input, "input")
         self.output_device: AudioDevice = pick(devices, output, "output")
         self._lock = threading.Lock()
-        self._stream: Any = None
+        self._stream: Any = None  # output: its time answers pings
+        self._input: Any = None
         self.ended = asyncio.Event()
         #: The last UI state the session pushed.
         self.state: dict[str, Any] = {}
@@ -112,51 +113,75 @@ class LocalAudio:
         """(mic, speaker) RMS levels of the last 20 ms, dBFS."""
         return self.core.input_db, self.core.output_db
 
-    def _callback(self, indata: Any, outdata: Any, frames: int, t: Any, status: Any) -> None:
+    def _on_input(self, indata: Any, frames: int, t: Any, status: Any) -> None:
         try:
             if status.input_overflow:
                 self.xruns["input_overflow"] += 1
+            with self._lock:
+                mics = self.core.capture(indata[:, 0], float(t.inputBufferAdcTime))
+            for envelope, buffers in mics:
+                self._to_session(envelope, buffers)
+        except Exception:  # never let an error escape into PortAudio's thread: count it
+            self.callback_errors += 1
+
+    def _on_output(self, outdata: Any, frames: int, t: Any, status: Any) -> None:
+        try:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
             with self._lock:
                 block, played = self.core.render(frames, float(t.outputBufferDacTime))
-                mics = self.core.capture(indata[:, 0], float(t.inputBufferAdcTime))
             outdata[:, 0] = block
-            for envelope, buffers in played + mics:
+            for envelope, buffers in played:
                 self._to_session(envelope, buffers)
         except Exception:  # never let an error escape into PortAudio's thread: count it, play silence
             self.callback_errors += 1
             outdata.fill(0)
 
-    def open(self) -> None:
-        """Open and start the duplex stream (mono PCM16 at 24 kHz), attach to the session and send
-        ``ready``. :class:`LocalAudioError` says which device refused and what to try."""
+    def _open_stream(self, kind: str) -> Any:
         sd = self._sd
+        device = self.input_device if kind == "input" else self.output_device
+        cls, callback = (
+            (sd.InputStream, self._on_input) if kind == "input" else (sd.OutputStream, self._on_output)
+        )
         try:
-            stream = sd.Stream(
+            return cls(
                 samplerate=SAMPLE_RATE,
                 blocksize=_BLOCK,
-                device=(self.input_device.index, self.output_device.index),
+                device=device.index,
                 channels=1,
                 dtype="int16",
                 latency=self.latency,
-                callback=self._callback,
+                callback=callback,
             )
         except Exception as e:
             raise LocalAudioError(
-                f"could not open {self.input_device.name!r} / {self.output_device.name!r} as mono 24 kHz: "
-                f"{e}. Pick other devices with --input / --output (see --list-devices); the 'default' "
-                "or 'pulse' devices resample any rate"
+                f"could not open the {kind} device {device.name!r} as mono 24 kHz: {e}. Pick another "
+                f"with --{kind} (see --list-devices); the 'default' or 'pulse' devices resample any rate"
             ) from e
-        self._stream = stream
-        in_latency, out_latency = stream.latency
-        self.core.output_latency_s = float(out_latency)
+
+    def open(self) -> None:
+        """Open and start the input and output streams (mono PCM16 at 24 kHz; two streams, not one
+        duplex stream: ALSA's duplex mode stalls when either side is late), attach to the session
+        and send ``ready``. :class:`LocalAudioError` says which device refused and what to try.
+
+        Both streams' times are PortAudio's stream time of one host API (one clock)."""
+        sd = self._sd
+        self._input = self._open_stream("input")
+        try:
+            self._stream = self._open_stream("output")
+        except BaseException:
+            self._input.close()
+            self._input = None
+            raise
+        in_latency, out_latency = float(self._input.latency), float(self._stream.latency)
+        self.core.output_latency_s = out_latency
         self.session.attach(self)
-        stream.start()
+        self._stream.start()
+        self._input.start()
         self._to_session(
             env.ready(
-                base_latency_ms=float(in_latency) * 1e3,
-                output_latency_ms=float(out_latency) * 1e3,
+                base_latency_ms=in_latency * 1e3,
+                output_latency_ms=out_latency * 1e3,
                 user_agent=f"vatel-nb local audio ({sd.get_portaudio_version()[1]})",
                 processing=False,
                 clock=DEVICE_CLOCK,
@@ -170,13 +195,15 @@ class LocalAudio:
         )
 
     def close(self) -> None:
-        """Stop and close the stream (idempotent)."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-            finally:
-                stream.close()
+        """Stop and close the streams (idempotent)."""
+        for name in ("_input", "_stream"):
+            stream = getattr(self, name)
+            setattr(self, name, None)
+            if stream is not None:
+                try:
+                    stream.stop()
+                finally:
+                    stream.close()
 
     def describe(self) -> dict[str, Any]:
         """What the call's ``meta["frontend"]`` records about this front-end."""
@@ -211,8 +238,7 @@ class LocalAudio:
         self.open()
         try:
             await self.session.start()
-            meta = self.session.log.meta
-            meta["frontend"] = dict(self.describe())
+            frontend = self.session.log.meta["frontend"] = self.describe()
             waits = [asyncio.ensure_future(self.ended.wait())]
             if stop is not None:
                 waits.append(asyncio.ensure_future(stop.wait()))
@@ -221,14 +247,12 @@ class LocalAudio:
             finally:
                 for w in waits:
                     w.cancel()
+            frontend.update(
+                xruns=dict(self.xruns),
+                gated_frames=self.core.gated_frames,
+                callback_errors=self.callback_errors,
+            )
             await self.session.end(reason)
             await self.drain(1.0)
         finally:
             self.close()
-            meta = self.session.log.meta
-            if isinstance(meta.get("frontend"), dict):
-                meta["frontend"].update(
-                    xruns=dict(self.xruns),
-                    gated_frames=self.core.gated_frames,
-                    callback_errors=self.callback_errors,
-                )
