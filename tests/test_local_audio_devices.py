@@ -157,3 +157,15 @@ def test_talk_makes_a_call_through_virtual_devices(devices, tmp_path):
     p = subprocess.run([VATEL_NB, "report", str(out)], capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stderr
     assert (out / "call.html").exists()
+
+
+def test_talk_names_a_missing_device(devices, tmp_path):
+    p = subprocess.run(
+        [VATEL_NB, "talk", "--input", "no-such-mic", "--out", str(tmp_path / "x")],
+        env=devices.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert p.returncode == 1
+    assert "no input device 'no-such-mic'" in p.stderr and "--list-devices" in p.stderr

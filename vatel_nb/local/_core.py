@@ -148,6 +148,11 @@ class LocalAudioCore:
         """``end``: the call is over; capture stops (playback of what is queued goes on)."""
         self.capturing = False
 
+    def resume(self) -> None:
+        """A new call on the same streams: capture again, framing from the next block."""
+        self.capturing = True
+        self._pending, self._pending_t = np.zeros(0, np.int16), None
+
     @property
     def playing(self) -> bool:
         """True while agent audio is queued or playing."""

@@ -93,10 +93,19 @@ class LocalAudio:
             self.ended.set()
 
     def update_state(self, changes: dict[str, Any]) -> None:
-        """Called by the session when its UI state changes."""
+        """Called by the session when its UI state changes; a call that went live records this
+        front-end in its ``meta["frontend"]``."""
         self.state.update(changes)
+        if changes.get("status") == "live":
+            self.session.log.meta["frontend"] = self.describe()
         if self.on_state is not None:
             self.on_state(changes)
+
+    def resume(self) -> None:
+        """Another call on the open streams (the widget's Start after End): capture again."""
+        with self._lock:
+            self.core.resume()
+        self.ended = asyncio.Event()
 
     def _to_session(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         self.session.handle_frontend(envelope, buffers or [])
@@ -238,7 +247,7 @@ class LocalAudio:
         self.open()
         try:
             await self.session.start()
-            frontend = self.session.log.meta["frontend"] = self.describe()
+            frontend = self.session.log.meta.setdefault("frontend", self.describe())
             waits = [asyncio.ensure_future(self.ended.wait())]
             if stop is not None:
                 waits.append(asyncio.ensure_future(stop.wait()))

@@ -19,6 +19,7 @@ import traitlets
 
 from .. import envelope as env
 from ._bundle import widget_esm
+from ._kernel_audio import KernelAudio, probe_kernel_audio
 
 __all__ = ["VatelWidget"]
 
@@ -28,7 +29,10 @@ class VatelWidget(anywidget.AnyWidget):
 
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
     ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
-    ``agent_name``, ``backend``.
+    ``agent_name``, ``backend``; the kernel-audio mode (:mod:`._kernel_audio`): ``kernel_audio``
+    (what the kernel's devices are, once the page asked with ``kernel_audio_probe``),
+    ``audio_source`` (``"page"`` | ``"kernel"``), ``half_duplex`` (kernel mode: mic muted while the
+    agent is audible; there is no echo cancellation on that path).
     """
 
     _esm = widget_esm()
@@ -44,6 +48,14 @@ class VatelWidget(anywidget.AnyWidget):
     autostart = traitlets.Bool(False, help="start the call when the widget renders (tests)").tag(sync=True)
     agent_name = traitlets.Unicode("", help="the agent's display name").tag(sync=True)
     backend = traitlets.Unicode("", help='"simulator" or the server host').tag(sync=True)
+    kernel_audio = traitlets.Dict(
+        {}, help="the kernel's audio devices: {available, input, output, reason}; {} until probed"
+    ).tag(sync=True)
+    kernel_audio_probe = traitlets.Bool(False, help="the page asks for kernel_audio").tag(sync=True)
+    audio_source = traitlets.Unicode("page", help='"page" | "kernel" (the kernel\'s devices)').tag(sync=True)
+    half_duplex = traitlets.Bool(False, help="kernel audio: mic muted while the agent is audible").tag(
+        sync=True
+    )
 
     def __init__(self, session: Any = None, **kwargs: Any) -> None:
         self._state_lock = threading.RLock()
@@ -54,8 +66,47 @@ class VatelWidget(anywidget.AnyWidget):
         self._session = session
         self.on_msg(self._on_custom)
         self.observe(self._on_muted, names="muted")
+        self.observe(self._on_probe, names="kernel_audio_probe")
+        self.observe(self._on_source, names="audio_source")
+        self._kernel = KernelAudio(session, self, self.update_state) if session is not None else None
         if session is not None:
             session.attach(self)
+
+    # ------------------------------------------------------------------ kernel-audio mode
+
+    def probe_kernel_audio(self) -> dict[str, Any]:
+        """Look for the kernel's audio devices now; sets and returns ``kernel_audio``."""
+        info = probe_kernel_audio()
+        with self._state_lock:
+            self.kernel_audio = info
+        return info
+
+    def _on_probe(self, change: dict[str, Any]) -> None:
+        if change["new"] and not self.kernel_audio:  # PortAudio may take a moment: not on the comm thread
+            threading.Thread(
+                target=self.probe_kernel_audio, name="vatel-kernel-audio-probe", daemon=True
+            ).start()
+
+    def _on_source(self, change: dict[str, Any]) -> None:
+        kernel = self._kernel
+        if kernel is None:
+            return
+        if change["new"] == "kernel":
+            try:
+                kernel.enable(half_duplex=self.half_duplex, jitter_ms=self.jitter_ms)
+            except Exception as e:  # LocalAudioError says what to install or connect
+                with self._state_lock:
+                    self.error = str(e)
+                    self.status = "error"
+                    self.audio_source = "page"
+        else:
+            kernel.disable()
+
+    def close(self) -> None:
+        """Close the widget (and the kernel's audio devices, if it had opened them)."""
+        if self._kernel is not None:
+            self._kernel.disable()
+        super().close()
 
     # ------------------------------------------------------------------ page → kernel (any thread)
 
@@ -66,6 +117,12 @@ class VatelWidget(anywidget.AnyWidget):
     def _on_custom(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         session = self._session
         if session is not None and isinstance(content, dict):
+            kernel = self._kernel
+            if kernel is not None and kernel.active:
+                if content.get("kind") in ("mic", "playback", "ready", "pong"):
+                    return  # the kernel's devices are the front-end: the page's audio is not used
+                if content.get("kind") == "control" and content.get("action") == "start":
+                    kernel.new_call()
             session.handle_frontend(content, list(buffers or ()))
 
     def _on_muted(self, change: dict[str, Any]) -> None:
