@@ -65,6 +65,7 @@ class LocalAudio:
         self._lock = threading.Lock()
         self._stream: Any = None  # output: its time answers pings
         self._input: Any = None
+        self._in_latency = 0.0
         self.ended = asyncio.Event()
         #: The last UI state the session pushed.
         self.state: dict[str, Any] = {}
@@ -122,12 +123,24 @@ class LocalAudio:
         """(mic, speaker) RMS levels of the last 20 ms, dBFS."""
         return self.core.input_db, self.core.output_db
 
+    def _adc_time(self, t: Any) -> float:
+        """The callback's ADC time of its first sample; a host API that leaves it 0 gets the
+        callback's current time less the input latency."""
+        adc = float(t.inputBufferAdcTime)
+        return adc if adc > 0 else float(t.currentTime) - self._in_latency
+
+    def _dac_time(self, t: Any) -> float:
+        """The callback's DAC time of its first sample; when the host API leaves it 0, the
+        callback's current time plus the output latency."""
+        dac = float(t.outputBufferDacTime)
+        return dac if dac > 0 else float(t.currentTime) + self.core.output_latency_s
+
     def _on_input(self, indata: Any, frames: int, t: Any, status: Any) -> None:
         try:
             if status.input_overflow:
                 self.xruns["input_overflow"] += 1
             with self._lock:
-                mics = self.core.capture(indata[:, 0], float(t.inputBufferAdcTime))
+                mics = self.core.capture(indata[:, 0], self._adc_time(t))
             for envelope, buffers in mics:
                 self._to_session(envelope, buffers)
         except Exception:  # never let an error escape into PortAudio's thread: count it
@@ -138,7 +151,7 @@ class LocalAudio:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
             with self._lock:
-                block, played = self.core.render(frames, float(t.outputBufferDacTime))
+                block, played = self.core.render(frames, self._dac_time(t))
             outdata[:, 0] = block
             for envelope, buffers in played:
                 self._to_session(envelope, buffers)
@@ -183,6 +196,7 @@ class LocalAudio:
             self._input = None
             raise
         in_latency, out_latency = float(self._input.latency), float(self._stream.latency)
+        self._in_latency = in_latency
         self.core.output_latency_s = out_latency
         self.session.attach(self)
         self._stream.start()
