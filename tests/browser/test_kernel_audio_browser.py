@@ -25,7 +25,8 @@ pytestmark = pytest.mark.browser
 NO_MIC_PAGE = """
 (() => {
   try {
-    Object.defineProperty(Navigator.prototype, "mediaDevices", { get() { return undefined; }, configurable: true });
+    const gone = { get() { return undefined; }, configurable: true };
+    Object.defineProperty(Navigator.prototype, "mediaDevices", gone);
   } catch (e) {}
   window.__vatelAudioContexts = 0;
   for (const name of ["AudioContext", "webkitAudioContext"]) {
