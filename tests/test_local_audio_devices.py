@@ -17,10 +17,9 @@ import threading
 import time
 from pathlib import Path
 
+import _pulse
 import numpy as np
 import pytest
-
-from tests import _pulse
 
 VATEL_NB = str(Path(sys.executable).parent / "vatel-nb")
 SAY = "Hello, can you hear me?"

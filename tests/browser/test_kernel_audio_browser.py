@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import time
 
+import _pulse
 import pytest
-
-from tests import _pulse
 
 from ._chromium import NotebookPage, find_chromium
 from ._jupyter import JupyterServer
