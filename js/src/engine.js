@@ -1,15 +1,17 @@
-// The audio engine: one per widget model (created in anywidget's `initialize`), owning the
-// AudioContext, the mic stream, both worklets and the kernel message listener. Views only render
-// UI and subscribe to it, so a widget displayed twice captures and plays once.
-import { readyMsg, micMsg, playbackMsg, pongMsg, controlMsg, statusMsg, validateKernelMessage, SAMPLE_RATE, FRAME_SAMPLES } from "./messages.js";
-import { probeEnvironment, checkEnvironment, describeMicError } from "./env.js";
+// The audio engine: one per widget model (created in anywidget's `initialize`), owning the call's
+// audio graph (audio_graph.js) and the link to the kernel (kernel_link.js); its lifecycle is the
+// state machine of engine_state.js. Views only render UI and subscribe to it, so a widget
+// displayed twice captures and plays once. Cancellation: each call (start, or the drain of an
+// ending call) has its own AbortController; the engine's own controller, aborted by dispose()
+// (the cleanup returned from `initialize`), removes every model listener.
+import { readyMsg, micMsg, playbackMsg, pongMsg, controlMsg, statusMsg } from "./messages.js";
+import { probeEnvironment, checkEnvironment } from "./env.js";
 import { frameToAudiblePerf, frameToRenderPerf } from "./clock.js";
 import { EnergyMeter } from "./meter.js";
 import { asUint8 } from "./pcm16.js";
-import { WORKLET_SOURCE } from "./worklet_source.js";
-
-/** Engine states: idle → starting → running → ending → ended; any → error (see engine.error). */
-export const ENGINE_STATES = Object.freeze(["idle", "starting", "running", "ending", "ended", "error"]);
+import { openAudioGraph, abortableSleep, GraphFailure } from "./audio_graph.js";
+import { KernelLink } from "./kernel_link.js";
+import { nextEngineState, isActiveState } from "./engine_state.js";
 
 /**
  * Test hooks: `globalThis.__vatel` lists the engines of the page with read-only stats.
@@ -31,8 +33,6 @@ function registerEngine(g, engine) {
   g.__vatel.engines.push(engine);
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 export class AudioEngine {
   /**
    * @param {any} model anywidget model (get/set/on/off/send/save_changes)
@@ -41,20 +41,19 @@ export class AudioEngine {
   constructor(model, opts = {}) {
     this.model = model;
     this.g = opts.global ?? globalThis;
-    /** @type {string} */
+    /** @type {string} one of ENGINE_STATES */
     this.state = "idle";
     this.error = "";
     this.muted = !!model.get("muted");
     this.agentSpeaking = false;
+    this.speakingTurn = null;
     this.level = 0;
     this.meter = new EnergyMeter();
     this.seq = 0;
-    this.gen = 0;
-    this.ctx = null;
-    this.stream = null;
-    this.source = null;
-    this.captureNode = null;
-    this.playbackNode = null;
+    /** @type {import("./audio_graph.js").AudioGraph | null} */
+    this.graph = null;
+    /** @type {AbortController | null} the current call step (start or drain) */
+    this.call = null;
     this.playStats = null;
     this.counts = {
       framesCaptured: 0,
@@ -71,29 +70,34 @@ export class AudioEngine {
       invalid: 0,
     };
     this.listeners = new Set();
-    this._onMsg = (msg, buffers) => this.handleMessage(msg, buffers || []);
-    this._onMuted = () => {
-      this.muted = !!this.model.get("muted");
-      this._emit();
-    };
-    this._onJitter = () => {
-      if (this.playbackNode) this.playbackNode.port.postMessage({ type: "cushion", ms: this._jitterMs() });
-    };
     /** The kernel has taken up the call this engine started (its `status` went connecting/live);
      * until then a status left over from the previous call ("ended") means nothing. */
     this.callAcked = false;
-    this._onStatus = () => {
-      const st = this.model.get("status");
-      if (st === "connecting" || st === "live") this.callAcked = true;
-      // the kernel gave up on the call (session error or closed): stop capturing at once
-      if ((st === "ended" || st === "error") && this.active && this.callAcked) void this.finish(false);
-      this._emit();
-    };
-    model.on("msg:custom", this._onMsg);
-    model.on("change:status", this._onStatus);
-    model.on("change:muted", this._onMuted);
-    model.on("change:jitter_ms", this._onJitter);
+    this.life = new AbortController();
+    this.link = new KernelLink(
+      model,
+      {
+        message: (r) => this._onKernel(r),
+        status: (st) => this._onStatus(st),
+        muted: (m) => {
+          this.muted = m;
+          this._emit();
+        },
+        jitter: (ms) => this.graph && this.graph.setCushion(ms),
+      },
+      this.life.signal,
+    );
     registerEngine(this.g, this);
+  }
+
+  /** The call's AudioContext (null between calls). */
+  get ctx() {
+    return this.graph ? this.graph.ctx : null;
+  }
+
+  /** The playback worklet node (null between calls). */
+  get playbackNode() {
+    return this.graph ? this.graph.playbackNode : null;
   }
 
   /** @param {() => void} fn called on every state/level change; returns an unsubscribe function */
@@ -113,139 +117,79 @@ export class AudioEngine {
   }
 
   _send(msg, buffers) {
-    try {
-      this.model.send(msg, undefined, buffers);
-    } catch (e) {
-      console.warn("[vatel] could not send", msg.kind, e);
-    }
+    this.link.send(msg, buffers);
   }
 
-  _jitterMs() {
-    const j = Number(this.model.get("jitter_ms"));
-    return Number.isFinite(j) && j >= 0 ? j : 60;
-  }
-
-  _setState(state, error = "") {
-    this.state = state;
+  /** Apply a state-machine event; ignored (false) when it does not apply in the current state. */
+  _to(event, error = "") {
+    const next = nextEngineState(this.state, event);
+    if (next === null) return false;
+    this.state = next;
     this.error = error;
     this._emit();
+    return true;
   }
 
   _fail(state, error) {
     this._teardown();
-    this._setState("error", error);
+    this._to("fail", error);
     this._send(statusMsg(state, error));
   }
 
   get active() {
-    return this.state === "starting" || this.state === "running";
+    return isActiveState(this.state);
   }
 
-  /** Latency the output adds after rendering, ms (baseLatency + outputLatency). */
-  _latencyMs() {
-    const c = this.ctx;
-    return c ? ((c.baseLatency || 0) + (c.outputLatency || 0)) * 1000 : 0;
+  /** A new call step: cancels the previous one (a pending start or drain). */
+  _newCallStep() {
+    if (this.call) this.call.abort();
+    this.call = new AbortController();
+    return this.call.signal;
   }
 
-  _clock() {
-    const c = this.ctx;
-    let ts = null;
-    try {
-      ts = c && c.getOutputTimestamp ? c.getOutputTimestamp() : null;
-    } catch {
-      ts = null;
-    }
-    return { ts, currentTime: c ? c.currentTime : 0, nowMs: performance.now(), latencyMs: this._latencyMs() };
+  _onStatus(st) {
+    if (st === "connecting" || st === "live") this.callAcked = true;
+    // the kernel gave up on the call (session error or closed): stop capturing at once
+    if ((st === "ended" || st === "error") && this.active && this.callAcked) void this.finish(false);
+    this._emit();
   }
 
   /** Start a call: checks, AudioContext, mic, worklets; then `ready` and `control start`. */
   async start() {
     if (this.active) return;
-    const gen = ++this.gen;
+    const signal = this._newCallStep();
     this.seq = 0;
     this.callAcked = false;
-    this._setState("starting");
+    this._to("start");
     this._send(statusMsg("starting"));
     const probe = probeEnvironment(this.g);
     const problem = checkEnvironment(probe);
     if (problem) return this._fail(problem.state, problem.error);
     const processing = this.model.get("mic_processing") !== false;
     const testOpts = this.g.__vatelTestOptions || {};
-    const AC = this.g.AudioContext || this.g.webkitAudioContext;
     try {
-      this.ctx = testOpts.forceNativeRate ? new AC() : new AC({ sampleRate: 24000 });
-    } catch {
-      try {
-        this.ctx = new AC(); // the browser refused 24 kHz: native rate, worklets resample
-      } catch (e) {
-        return this._fail("audio-context-failed", `The browser could not create an AudioContext (${e && e.message}).`);
-      }
-    }
-    try {
-      await Promise.race([this.ctx.resume(), sleep(2000)]);
-    } catch {
-      /* state checked below */
-    }
-    if (gen !== this.gen) return;
-    if (this.ctx.state !== "running") {
-      return this._fail("autoplay-blocked", "The browser is holding audio until you interact with the page: click “Start call”.");
-    }
-    try {
-      this.stream = await this.g.navigator.mediaDevices.getUserMedia({
-        audio: { channelCount: 1, echoCancellation: processing, noiseSuppression: processing, autoGainControl: processing },
+      this.graph = await openAudioGraph({
+        g: this.g,
+        probe,
+        processing,
+        jitterMs: this.link.jitterMs,
+        signal,
+        forceNativeRate: !!testOpts.forceNativeRate,
+        onCapture: (d) => this._onCapture(d),
+        onPlayback: (d) => this._onPlayback(d),
       });
     } catch (e) {
-      if (gen !== this.gen) return;
-      const p = describeMicError(e, probe);
-      return this._fail(p.state, p.error);
-    }
-    if (gen !== this.gen) return this._stopStream();
-    try {
-      await this._loadWorklets();
-      if (gen !== this.gen) return;
-      try {
-        this.source = this.ctx.createMediaStreamSource(this.stream);
-      } catch (e) {
-        // Firefox cannot connect a mic to a context at another rate: retry at the native rate.
-        if (this.ctx.sampleRate === 24000 && e && e.name === "NotSupportedError") {
-          await this.ctx.close();
-          this.ctx = new AC();
-          await Promise.race([this.ctx.resume(), sleep(2000)]);
-          await this._loadWorklets();
-          if (gen !== this.gen) return;
-          this.source = this.ctx.createMediaStreamSource(this.stream);
-        } else {
-          throw e;
-        }
-      }
-      this.captureNode = new AudioWorkletNode(this.ctx, "vatel-capture", {
-        numberOfInputs: 1,
-        numberOfOutputs: 1,
-        channelCount: 1,
-        channelCountMode: "explicit",
-        channelInterpretation: "speakers",
-        processorOptions: { outRate: SAMPLE_RATE, frameSamples: FRAME_SAMPLES },
-      });
-      this.captureNode.port.onmessage = (e) => this._onCapture(e.data);
-      this.source.connect(this.captureNode);
-      this.playbackNode = new AudioWorkletNode(this.ctx, "vatel-playback", {
-        numberOfInputs: 0,
-        numberOfOutputs: 1,
-        outputChannelCount: [1],
-        processorOptions: { jitterMs: this._jitterMs(), rampMs: 20 },
-      });
-      this.playbackNode.port.onmessage = (e) => this._onPlayback(e.data);
-      this.playbackNode.connect(this.ctx.destination);
-    } catch (e) {
-      if (gen !== this.gen) return;
+      if (signal.aborted) return;
+      if (e instanceof GraphFailure) return this._fail(e.state, e.message);
       return this._fail("engine-error", `The audio engine could not start (${(e && e.name) || "Error"}: ${e && e.message}). Reload the page and try again.`);
     }
-    this._setState("running");
+    const ctx = this.graph.ctx;
+    this._to("ready");
     this._send(
       readyMsg({
-        contextRate: this.ctx.sampleRate,
-        baseLatencyMs: (this.ctx.baseLatency || 0) * 1000,
-        outputLatencyMs: (this.ctx.outputLatency || 0) * 1000,
+        contextRate: ctx.sampleRate,
+        baseLatencyMs: (ctx.baseLatency || 0) * 1000,
+        outputLatencyMs: (ctx.outputLatency || 0) * 1000,
         userAgent: String(this.g.navigator.userAgent || ""),
         processing,
       }),
@@ -253,20 +197,10 @@ export class AudioEngine {
     this._send(controlMsg("start"));
   }
 
-  async _loadWorklets() {
-    if (!WORKLET_SOURCE) throw new Error("worklet source missing: load the bundled module from vatel_nb.widget, not js/src");
-    const url = URL.createObjectURL(new Blob([WORKLET_SOURCE], { type: "application/javascript" }));
-    try {
-      await this.ctx.audioWorklet.addModule(url);
-    } finally {
-      URL.revokeObjectURL(url);
-    }
-  }
-
   _onCapture(d) {
     if (!d || d.type !== "frame") return;
     this.counts.framesCaptured++;
-    if (this.state !== "running") return;
+    if (this.state !== "running" || !this.graph) return;
     if (this.muted) {
       this.counts.framesMuted++;
       this.level = 0;
@@ -274,7 +208,7 @@ export class AudioEngine {
       return;
     }
     this.level = this.meter.update(d.rms, performance.now());
-    const t = frameToRenderPerf(d.frame, this.ctx.sampleRate, this._clock());
+    const t = frameToRenderPerf(d.frame, this.graph.rate, this.graph.clock());
     this._send(micMsg(this.seq++, t, d.samples), [d.pcm]);
     this.counts.framesSent++;
     this._emit();
@@ -286,9 +220,9 @@ export class AudioEngine {
       this.playStats = d;
       return;
     }
-    if (d.type !== "event" || !this.ctx) return;
-    const c = this._clock();
-    const t = frameToAudiblePerf(d.frame, this.ctx.sampleRate, c);
+    if (d.type !== "event" || !this.graph || !this.graph.ctx) return;
+    const c = this.graph.clock();
+    const t = frameToAudiblePerf(d.frame, this.graph.rate, c);
     /** @type {any} */
     const p = { event: d.event, turnId: d.turnId, tBrowser: t, samples: d.samples };
     if (d.event === "started") {
@@ -312,21 +246,19 @@ export class AudioEngine {
   }
 
   /**
-   * One kernel → browser envelope (model "msg:custom").
-   * @param {any} msg
-   * @param {any[]} buffers DataView (Jupyter) or Uint8Array (Colab)
+   * One kernel → browser envelope, routed by kernel_link.js.
+   * @param {ReturnType<typeof import("./kernel_link.js").routeKernelMessage>} r
    */
-  handleMessage(msg, buffers) {
-    const v = validateKernelMessage(msg, buffers);
-    if (!v.ok) {
-      if (msg && typeof msg === "object" && typeof msg.kind === "string" && msg.kind.startsWith("anywidget")) return;
-      this.counts.invalid++;
-      console.warn("[vatel] ignored a malformed message:", v.error);
-      return;
-    }
-    switch (msg.kind) {
+  _onKernel(r) {
+    switch (r.kind) {
+      case "ignore":
+        return;
+      case "invalid":
+        this.counts.invalid++;
+        console.warn("[vatel] ignored a malformed message:", r.error);
+        return;
       case "ping":
-        this._send(pongMsg(msg.id, performance.now()));
+        this._send(pongMsg(r.id, performance.now()));
         this.counts.pings++;
         return;
       case "audio": {
@@ -335,17 +267,13 @@ export class AudioEngine {
           this.counts.chunksDropped++;
           return;
         }
-        const copy = asUint8(buffers[0]).slice();
-        const turnId = msg.turn_id === undefined || msg.turn_id === null ? null : String(msg.turn_id);
-        this.playbackNode.port.postMessage({ type: "audio", turnId, final: msg.final, pcm: copy.buffer }, [copy.buffer]);
+        const copy = asUint8(r.buffer).slice();
+        this.graph.playAudio(r.turnId, r.final, copy.buffer);
         return;
       }
       case "interrupt":
         this.counts.interrupts++;
-        if (this.playbackNode) {
-          const turnId = msg.turn_id === undefined || msg.turn_id === null ? null : String(msg.turn_id);
-          this.playbackNode.port.postMessage({ type: "interrupt", turnId });
-        }
+        if (this.graph) this.graph.interrupt(r.turnId);
         return;
       case "end":
         // the end of the previous call can arrive after the user pressed Start again: it is
@@ -363,24 +291,24 @@ export class AudioEngine {
    */
   async finish(immediate) {
     if (!this.active) {
-      if (this.state !== "error") this._setState("ended");
+      this._to("done");
       return;
     }
-    const gen = ++this.gen;
+    const signal = this._newCallStep();
     this._stopCapture();
-    this._setState("ending");
+    this._to("finish");
     if (!immediate && this.playbackNode) {
       const deadline = performance.now() + 10000;
-      while (performance.now() < deadline && gen === this.gen) {
-        await sleep(100);
+      while (performance.now() < deadline && !signal.aborted) {
+        await abortableSleep(100, signal);
         const s = this.playStats;
         if (s && !s.playing && s.bufferedSamples === 0) break;
       }
     }
-    if (gen !== this.gen) return;
+    if (signal.aborted) return;
     this._teardown();
     this.agentSpeaking = false;
-    this._setState("ended");
+    this._to("done");
     this._send(statusMsg("ended"));
   }
 
@@ -398,66 +326,25 @@ export class AudioEngine {
    */
   setMuted(muted) {
     this.muted = !!muted;
-    this.model.set("muted", this.muted);
-    this.model.save_changes();
+    this.link.setTrait("muted", this.muted);
     this._send(controlMsg(this.muted ? "mute" : "unmute"));
     this._emit();
   }
 
   _stopCapture() {
-    if (this.captureNode) {
-      try {
-        this.captureNode.port.postMessage({ type: "stop" });
-        this.captureNode.disconnect();
-      } catch {
-        /* already gone */
-      }
-      this.captureNode.port.onmessage = null;
-      this.captureNode = null;
-    }
-    if (this.source) {
-      try {
-        this.source.disconnect();
-      } catch {
-        /* already gone */
-      }
-      this.source = null;
-    }
-    this._stopStream();
-  }
-
-  _stopStream() {
-    if (this.stream) for (const t of this.stream.getTracks()) t.stop();
-    this.stream = null;
+    if (this.graph) this.graph.stopCapture();
   }
 
   _teardown() {
-    this._stopCapture();
-    if (this.playbackNode) {
-      try {
-        this.playbackNode.port.postMessage({ type: "stop" });
-        this.playbackNode.disconnect();
-      } catch {
-        /* already gone */
-      }
-      this.playbackNode.port.onmessage = null;
-      this.playbackNode = null;
-    }
-    if (this.ctx) {
-      const c = this.ctx;
-      this.ctx = null;
-      c.close().catch(() => {});
-    }
+    if (this.graph) this.graph.close();
+    this.graph = null;
   }
 
   /** Model closed: stop everything and detach from the model. */
   dispose() {
-    this.gen++;
+    if (this.call) this.call.abort();
     this._teardown();
-    this.model.off("msg:custom", this._onMsg);
-    this.model.off("change:status", this._onStatus);
-    this.model.off("change:muted", this._onMuted);
-    this.model.off("change:jitter_ms", this._onJitter);
+    this.life.abort();
     this.listeners.clear();
     this.state = "ended";
   }
@@ -469,7 +356,7 @@ export class AudioEngine {
       error: this.error,
       contextRate: this.ctx ? this.ctx.sampleRate : null,
       muted: this.muted,
-      micOpen: !!this.stream,
+      micOpen: !!(this.graph && this.graph.stream),
       callAcked: this.callAcked,
       agentSpeaking: this.agentSpeaking,
       level: this.level,

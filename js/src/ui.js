@@ -4,6 +4,8 @@
 // (plus vatel-processing for the mic-processing switch, vatel-interrupted / vatel-cut on an
 // agent line the user cut off).
 
+import { listenModel } from "./kernel_link.js";
+
 export const WIDGET_CSS = `
 .vatel-widget { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
   color: var(--jp-ui-font-color1, #1f1f1f); background: var(--jp-layout-color1, transparent);
@@ -153,28 +155,37 @@ export function renderView(model, el, engine) {
     if (nearBottom) transcript.scrollTop = transcript.scrollHeight;
   };
 
-  call.addEventListener("click", () => {
-    if (engine.active) engine.hangUp();
-    else void engine.start();
-  });
-  mute.addEventListener("click", () => engine.setMuted(!engine.muted));
-  proc.addEventListener("change", () => {
-    model.set("mic_processing", proc.checked);
-    model.save_changes();
-  });
+  // every listener of this view goes when `life` aborts (the cleanup anywidget calls)
+  const life = new AbortController();
+  const signal = life.signal;
+  call.addEventListener(
+    "click",
+    () => {
+      if (engine.active) engine.hangUp();
+      else void engine.start();
+    },
+    { signal },
+  );
+  mute.addEventListener("click", () => engine.setMuted(!engine.muted), { signal });
+  proc.addEventListener(
+    "change",
+    () => {
+      model.set("mic_processing", proc.checked);
+      model.save_changes();
+    },
+    { signal },
+  );
 
-  const unsubscribe = engine.subscribe(update);
+  signal.addEventListener("abort", engine.subscribe(update), { once: true });
   const traits = ["status", "error", "muted", "mic_processing", "last_latency_ms", "last_latency_kind", "agent_name", "backend"];
-  for (const t of traits) model.on(`change:${t}`, update);
-  model.on("change:transcript", renderTranscript);
+  for (const t of traits) listenModel(model, `change:${t}`, update, signal);
+  listenModel(model, "change:transcript", renderTranscript, signal);
   update();
   renderTranscript();
   if (model.get("autostart") && engine.state === "idle") void engine.start();
 
   return () => {
-    unsubscribe();
-    for (const t of traits) model.off(`change:${t}`, update);
-    model.off("change:transcript", renderTranscript);
+    life.abort();
     root.remove();
   };
 }

@@ -132,3 +132,57 @@ test("Start after End: the last call's late `end` is ignored until the kernel ta
   model.emit("msg:custom", { kind: "end", reason: "the agent ended the call" }, []);
   assert.equal(finished, 1);
 });
+
+/** A fake browser scope whose getUserMedia waits until `grant()` is called. */
+function fakeBrowser() {
+  const closed = [];
+  const stopped = [];
+  let grant;
+  class FakeContext {
+    constructor() {
+      this.state = "suspended";
+      this.sampleRate = 24000;
+    }
+    async resume() {
+      this.state = "running";
+    }
+    async close() {
+      closed.push(this);
+    }
+  }
+  FakeContext.prototype.audioWorklet = {};
+  const g = {
+    isSecureContext: true,
+    AudioContext: FakeContext,
+    AudioWorkletNode: function () {},
+    navigator: {
+      userAgent: "X",
+      mediaDevices: {
+        getUserMedia: () =>
+          new Promise((resolve) => {
+            grant = () => resolve({ getTracks: () => [{ stop: () => stopped.push(1) }] });
+          }),
+      },
+    },
+    location: { protocol: "https:", hostname: "x" },
+  };
+  return { g, closed, stopped, grant: () => grant() };
+}
+
+test("hanging up while the mic prompt is open cancels the start (AbortController): the late stream is stopped", async () => {
+  const model = fakeModel();
+  const b = fakeBrowser();
+  const eng = new AudioEngine(model, { global: b.g });
+  const starting = eng.start();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(eng.state, "starting");
+  eng.hangUp();
+  assert.equal(eng.state, "ended");
+  b.grant();
+  await starting;
+  assert.equal(eng.state, "ended", "the cancelled start does not come back to life");
+  assert.equal(b.stopped.length, 1, "the stream granted after the hang-up is stopped");
+  assert.equal(b.closed.length, 1, "its AudioContext is closed");
+  assert.deepEqual(model.sent.map((s) => `${s.msg.kind}:${s.msg.state || s.msg.action}`), ["status:starting", "control:end", "status:ended"]);
+  assert.equal(eng.snapshot().micOpen, false);
+});
