@@ -27,6 +27,7 @@ __all__ = [
     "KERNEL_KINDS",
     "PLAYBACK_EVENTS",
     "SAMPLE_RATE",
+    "WIDGET_ACTIONS",
     "EnvelopeError",
     "as_bytes",
     "audio",
@@ -52,8 +53,14 @@ FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
 BROWSER_KINDS: frozenset[str] = frozenset({"ready", "mic", "playback", "pong", "control", "status"})
 #: Envelopes the kernel sends to the page.
 KERNEL_KINDS: frozenset[str] = frozenset({"audio", "interrupt", "ping", "end"})
-#: ``control.action`` values (the user clicked).
-CONTROL_ACTIONS: frozenset[str] = frozenset({"start", "end", "mute", "unmute"})
+#: ``control.action`` values (the user clicked). The ``*-kernel-audio`` / ``use-page-audio`` ones
+#: are for the widget (its kernel-audio mode: ask for the kernel's devices, use them, give them up),
+#: never routed to a call.
+CONTROL_ACTIONS: frozenset[str] = frozenset(
+    {"start", "end", "mute", "unmute", "probe-kernel-audio", "use-kernel-audio", "use-page-audio"}
+)
+#: The control actions the widget handles itself (kernel-audio mode).
+WIDGET_ACTIONS: frozenset[str] = frozenset({"probe-kernel-audio", "use-kernel-audio", "use-page-audio"})
 #: ``playback.event`` values.
 PLAYBACK_EVENTS: frozenset[str] = frozenset({"started", "stopped", "flushed", "underrun"})
 #: Optional ``clock`` field of any page envelope: where its times come from. The page omits it
@@ -169,7 +176,7 @@ def pong(ping_id: int, t_browser: float, *, clock: str | None = None) -> dict[st
 
 
 def control(action: str, *, clock: str | None = None) -> dict[str, Any]:
-    """``control``: the user clicked start | end | mute | unmute."""
+    """``control``: the user clicked start | end | mute | unmute (or a kernel-audio action)."""
     if action not in CONTROL_ACTIONS:
         raise EnvelopeError(f"control action {action!r} is not one of {sorted(CONTROL_ACTIONS)}")
     return _clocked({"kind": "control", "action": action}, clock)

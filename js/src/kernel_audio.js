@@ -2,8 +2,8 @@
 // (kernel)", what the call button does and what the note says while the kernel's own mic and
 // speaker carry the call (the page then captures and plays nothing; it shows the state and sends
 // `control` envelopes). Traits: `kernel_audio` {available, input, output, reason} (the kernel's
-// devices, filled once the page sets `kernel_audio_probe`), `audio_source` "page" | "kernel",
-// `half_duplex`.
+// devices, filled once the page sent `control probe-kernel-audio`), `audio_source` "page" |
+// "kernel" (set by the kernel once `control use-kernel-audio` took effect), `half_duplex`.
 
 /** Page states in which the page cannot capture: the kernel's devices are worth offering. */
 export const NO_PAGE_MIC_STATES = Object.freeze([
@@ -17,7 +17,7 @@ export const NO_PAGE_MIC_STATES = Object.freeze([
 ]);
 
 /**
- * Should the page ask the kernel for its devices (set `kernel_audio_probe`)?
+ * Should the page ask the kernel for its devices (`control probe-kernel-audio`)?
  * @param {{pageProblem?: string | null, engineErrorState?: string | null}} s the environment check's
  *   problem state at render, and the state of the engine's last failure
  */

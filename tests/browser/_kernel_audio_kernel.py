@@ -51,6 +51,15 @@ async def finish(session: Any, widget: Any, path: str, timeout_s: float) -> None
         "v2v_ms": [float(v) for v in td["v2v_ms"].dropna()],
         "transcript": session.transcript,
     }
+    local = widget._kernel.local if widget._kernel is not None else None
+    if local is not None:
+        data["device_stats"] = {
+            "blocks": local.blocks,
+            "xruns": local.xruns,
+            "callback_errors": local.callback_errors,
+            "last_callback_error": local.last_callback_error,
+            "playing": local.core.playing,
+        }
     tmp = Path(path + ".tmp")
     tmp.write_text(json.dumps(data, default=str))
     os.replace(tmp, path)

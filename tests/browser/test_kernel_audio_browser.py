@@ -112,11 +112,15 @@ def test_widget_runs_the_call_through_the_kernels_devices(devices, lab, browser,
         )
         time.sleep(5.0)  # the greeting plays through the virtual speaker (≈ 5 s)
         devices.play(speech).wait(30)
-        page.wait_for("the user's words", lambda: _transcript(page, "user"), 60)
-        page.wait_for("the reply", lambda: len(_transcript(page, "agent")) >= 2, 60)
-        time.sleep(3.0)
-        p.locator(".vatel-widget button.vatel-call").click()  # End call
-        data = page.wait_for_file(result, timeout_s=120)
+        try:
+            page.wait_for("the user's words", lambda: _transcript(page, "user"), 60)
+            page.wait_for("the reply", lambda: len(_transcript(page, "agent")) >= 2, 60)
+            time.sleep(3.0)
+        finally:
+            p.locator(".vatel-widget button.vatel-call").click()  # End call
+            data = page.wait_for_file(result, timeout_s=120)
+            print("kernel side:", data)
+            print("console:", page.console[-20:])
         contexts = p.evaluate("() => window.__vatelAudioContexts")
     except BaseException:
         page.screenshot("kernel-audio-failed")

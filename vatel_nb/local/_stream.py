@@ -72,6 +72,9 @@ class LocalAudio:
         #: PortAudio status flags seen in callbacks: input overflows, output underflows.
         self.xruns = {"input_overflow": 0, "output_underflow": 0}
         self.callback_errors = 0
+        self.last_callback_error = ""
+        #: Callbacks PortAudio made so far, per stream.
+        self.blocks = {"input": 0, "output": 0}
 
     # ----------------------------------------------------------------- front-end interface
 
@@ -136,6 +139,7 @@ class LocalAudio:
         return dac if dac > 0 else float(t.currentTime) + self.core.output_latency_s
 
     def _on_input(self, indata: Any, frames: int, t: Any, status: Any) -> None:
+        self.blocks["input"] += 1
         try:
             if status.input_overflow:
                 self.xruns["input_overflow"] += 1
@@ -143,10 +147,12 @@ class LocalAudio:
                 mics = self.core.capture(indata[:, 0], self._adc_time(t))
             for envelope, buffers in mics:
                 self._to_session(envelope, buffers)
-        except Exception:  # never let an error escape into PortAudio's thread: count it
+        except Exception as e:  # never let an error escape into PortAudio's thread: count it
             self.callback_errors += 1
+            self.last_callback_error = f"{type(e).__name__}: {e}"
 
     def _on_output(self, outdata: Any, frames: int, t: Any, status: Any) -> None:
+        self.blocks["output"] += 1
         try:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
@@ -155,8 +161,9 @@ class LocalAudio:
             outdata[:, 0] = block
             for envelope, buffers in played:
                 self._to_session(envelope, buffers)
-        except Exception:  # never let an error escape into PortAudio's thread: count it, play silence
+        except Exception as e:  # never let an error escape into PortAudio's thread: count it, play silence
             self.callback_errors += 1
+            self.last_callback_error = f"{type(e).__name__}: {e}"
             outdata.fill(0)
 
     def _open_stream(self, kind: str) -> Any:

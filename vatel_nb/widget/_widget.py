@@ -30,9 +30,10 @@ class VatelWidget(anywidget.AnyWidget):
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
     ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
     ``agent_name``, ``backend``; the kernel-audio mode (:mod:`._kernel_audio`): ``kernel_audio``
-    (what the kernel's devices are, once the page asked with ``kernel_audio_probe``),
-    ``audio_source`` (``"page"`` | ``"kernel"``), ``half_duplex`` (kernel mode: mic muted while the
-    agent is audible; there is no echo cancellation on that path).
+    (what the kernel's devices are, once the page asked with ``control probe-kernel-audio``),
+    ``audio_source`` (``"page"`` | ``"kernel"``: set by the kernel once ``control use-kernel-audio``
+    / ``use-page-audio`` took effect), ``half_duplex`` (kernel mode: mic muted while the agent is
+    audible; there is no echo cancellation on that path).
     """
 
     _esm = widget_esm()
@@ -51,7 +52,6 @@ class VatelWidget(anywidget.AnyWidget):
     kernel_audio = traitlets.Dict(
         {}, help="the kernel's audio devices: {available, input, output, reason}; {} until probed"
     ).tag(sync=True)
-    kernel_audio_probe = traitlets.Bool(False, help="the page asks for kernel_audio").tag(sync=True)
     audio_source = traitlets.Unicode("page", help='"page" | "kernel" (the kernel\'s devices)').tag(sync=True)
     half_duplex = traitlets.Bool(False, help="kernel audio: mic muted while the agent is audible").tag(
         sync=True
@@ -66,8 +66,6 @@ class VatelWidget(anywidget.AnyWidget):
         self._session = session
         self.on_msg(self._on_custom)
         self.observe(self._on_muted, names="muted")
-        self.observe(self._on_probe, names="kernel_audio_probe")
-        self.observe(self._on_source, names="audio_source")
         self._kernel = KernelAudio(session, self, self.update_state) if session is not None else None
         if session is not None:
             session.attach(self)
@@ -81,26 +79,39 @@ class VatelWidget(anywidget.AnyWidget):
             self.kernel_audio = info
         return info
 
-    def _on_probe(self, change: dict[str, Any]) -> None:
-        if change["new"] and not self.kernel_audio:  # PortAudio may take a moment: not on the comm thread
+    def use_kernel_audio(self, use: bool = True) -> None:
+        """Run calls through the kernel's own devices (``use``), or give them back to the page; what
+        the page's ``control use-kernel-audio`` / ``use-page-audio`` do. Returns at once (PortAudio
+        may take a moment): ``audio_source`` says when it took effect, ``error`` why it did not."""
+        if self._kernel is not None:
             threading.Thread(
-                target=self.probe_kernel_audio, name="vatel-kernel-audio-probe", daemon=True
+                target=self._switch_source,
+                args=("kernel" if use else "page",),
+                name="vatel-kernel-audio",
+                daemon=True,
             ).start()
 
-    def _on_source(self, change: dict[str, Any]) -> None:
+    def _switch_source(self, source: str) -> None:
         kernel = self._kernel
-        if kernel is None:
-            return
-        if change["new"] == "kernel":
-            try:
-                kernel.enable(half_duplex=self.half_duplex, jitter_ms=self.jitter_ms)
-            except Exception as e:  # LocalAudioError says what to install or connect
-                with self._state_lock:
-                    self.error = str(e)
-                    self.status = "error"
-                    self.audio_source = "page"
-        else:
+        assert kernel is not None
+        if source != "kernel":
             kernel.disable()
+            with self._state_lock:
+                self.audio_source = "page"
+            return
+        try:
+            kernel.enable(half_duplex=self.half_duplex, jitter_ms=self.jitter_ms)
+        except Exception as e:  # LocalAudioError says what to install or connect
+            text = f"could not use this computer's audio devices: {e}"
+            self._session.log.append("local", "error", text=text)
+            with self._state_lock, self.hold_sync():
+                self.error = text
+                self.audio_source = "page"
+                self.kernel_audio = {**self.kernel_audio, "reason": text}
+        else:
+            with self._state_lock, self.hold_sync():
+                self.error = ""
+                self.audio_source = "kernel"
 
     def close(self) -> None:
         """Close the widget (and the kernel's audio devices, if it had opened them)."""
@@ -118,6 +129,14 @@ class VatelWidget(anywidget.AnyWidget):
         session = self._session
         if session is not None and isinstance(content, dict):
             kernel = self._kernel
+            action = content.get("action") if content.get("kind") == "control" else None
+            if action in env.WIDGET_ACTIONS:  # the widget's own: not for the call
+                if action == "probe-kernel-audio":
+                    if not self.kernel_audio:  # PortAudio may take a moment: not on the comm thread
+                        threading.Thread(target=self.probe_kernel_audio, daemon=True).start()
+                else:
+                    self.use_kernel_audio(action == "use-kernel-audio")
+                return
             if kernel is not None and kernel.active:
                 if content.get("kind") in ("mic", "playback", "ready", "pong"):
                     return  # the kernel's devices are the front-end: the page's audio is not used
