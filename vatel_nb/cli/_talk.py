@@ -111,6 +111,13 @@ def add_talk(sub: argparse._SubParsersAction) -> None:
         "--half-duplex", action="store_true", help="mute the mic while the agent is audible (no headphones)"
     )
     p.add_argument("--jitter-ms", type=float, default=60.0, help="audio buffered before a reply plays")
+    p.add_argument(
+        "--output-latency",
+        type=float,
+        default=0.15,
+        metavar="SECONDS",
+        help="speaker buffer (default 0.15; less risks underruns on a busy machine)",
+    )
     p.add_argument("--max-duration", type=float, default=None, metavar="SECONDS", help="end the call after")
     p.add_argument("--out", type=Path, default=None, help="folder to write (default ./vatel-talk-<time>)")
     p.set_defaults(run=run_talk)
@@ -176,6 +183,7 @@ async def _talk(args: argparse.Namespace, folder: Path, display: TalkDisplay) ->
         output=args.output,
         half_duplex=args.half_duplex,
         jitter_ms=args.jitter_ms,
+        output_latency=args.output_latency,
         on_state=display.state,
     )
     progress(f"mic: {audio.input_device.name}   speaker: {audio.output_device.name}   (Ctrl-C ends the call)")

@@ -38,7 +38,10 @@ class LocalAudio:
 
     ``input`` / ``output``: a device number or part of its name (None: the default device);
     ``half_duplex``: mute the mic while the agent is audible; ``jitter_ms``: audio buffered before
-    a turn starts playing; ``latency``: PortAudio's suggested latency ("low", "high" or seconds);
+    a turn starts playing; ``latency``: PortAudio's suggested input latency ("low", "high" or
+    seconds); ``output_latency``: the output buffer (s; default 0.15: with less, a busy process —
+    a notebook kernel running the simulator — underruns, and ALSA's pulse plugin then stalls for
+    about a second; the DAC times include it, so the heard latency stays measured);
     ``on_state(changes)``: called (on the session's loop) with every UI state change the session
     pushes — status, transcript, last_latency_ms, …
     """
@@ -52,12 +55,14 @@ class LocalAudio:
         half_duplex: bool = False,
         jitter_ms: float = 60.0,
         latency: str | float = "low",
+        output_latency: str | float = 0.15,
         on_state: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.session = session
         self.core = LocalAudioCore(jitter_s=jitter_ms / 1e3, half_duplex=half_duplex)
         self.on_state = on_state
         self.latency = latency
+        self.output_latency = output_latency
         self._sd = import_sounddevice()
         devices = audio_devices(self._sd)
         self.input_device: AudioDevice = pick(devices, input, "input")
@@ -179,7 +184,7 @@ class LocalAudio:
                 device=device.index,
                 channels=1,
                 dtype="int16",
-                latency=self.latency,
+                latency=self.latency if kind == "input" else self.output_latency,
                 callback=callback,
             )
         except Exception as e:
