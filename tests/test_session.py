@@ -428,15 +428,18 @@ def test_secrets_never_reach_the_frontend(fixture_server, no_vatel_env):
         assert secret not in blob and secret.encode() not in raw
 
 
+ONE_REPLY_THEN_END = [
+    ("send", serialize(SessionStarted("c"))),
+    ("send", chunk("a", 480, 3, final=True)),
+    ("send", serialize(SessionEnded())),
+    ("wait_close",),
+]
+
+
 def test_autosave_and_save_keep_everything_recorded(fixture_server, no_vatel_env, tmp_path):
     from vatel_nb.log import load_session
 
-    fixture_server.ws_script = [
-        ("send", serialize(SessionStarted("c"))),
-        ("send", chunk("a", 480, 3, final=True)),
-        ("send", serialize(SessionEnded())),
-        ("wait_close",),
-    ]
+    fixture_server.ws_script = ONE_REPLY_THEN_END
 
     async def main():
         s = make_session(fixture_server, autosave=tmp_path / "auto")
@@ -463,6 +466,39 @@ def test_autosave_and_save_keep_everything_recorded(fixture_server, no_vatel_env
             assert one.t0 == orig.t0 and one.agent_audio.pcm().tolist() == [3] * 480
             assert one.meta["agent"]["agent_id"] == AGENT_ID
         assert load_session(path / "call-2").t0 == s.recording.log(2).t0  # one call's folder alone
+
+
+def test_autosave_keeps_what_is_logged_while_the_call_closes(fixture_server, no_vatel_env, tmp_path):
+    """Events logged while the runner ends (its tasks winding down, the front-end's last events)
+    are on disk when the call is over, and what the front-end reports after the end is on disk
+    once the session is closed. (Once lost, `vatel-nb report` disagreed with the call's summary.)"""
+    from vatel_nb.log import load_session
+
+    fixture_server.ws_script = ONE_REPLY_THEN_END
+
+    async def main():
+        s = make_session(fixture_server, autosave=tmp_path / "auto")
+        s.attach(ListFrontend())
+        s.handle_frontend(READY)
+        await s.start()
+        runner, late = s._calls.runner, 0
+        while not runner._ended.is_set():  # until the runner says the call is over
+            if s.status == "ended":
+                s.log.append("local", "late_note", n=late)
+                late += 1
+            await asyncio.sleep(0)
+        assert [r[:3] for r in load_session(tmp_path / "auto").log(1).rows()] == [
+            r[:3] for r in s.log.rows()
+        ]  # on disk when the call is over
+        s.log.append("browser", "playback-stopped", turn_id="a")  # the page's last report, late
+        return s, late
+
+    s, late = asyncio.run(main(), debug=True)
+    assert late > 0  # the call's end took several loop turns (the autosave thread's flush)
+    s.close()  # the session is done: the late report is on disk too
+    loaded = load_session(tmp_path / "auto").log(1)
+    assert [r[:3] for r in loaded.rows()] == [r[:3] for r in s.recording.log(1).rows()]
+    assert loaded.rows()[-1][2] == "playback-stopped"
 
 
 def test_close_ends_the_call_and_closes_the_widget(fixture_server, no_vatel_env, monkeypatch):

@@ -95,6 +95,7 @@ def run_scripted_call(
         return session
 
     session = asyncio.run(main())
+    session.close()  # the autosave folder then holds all the report below is made from
     if not (folder / "calls.json").exists():  # autosave could not start: save what we have
         session.save(folder, overwrite=True)
     out = write_report(session.recording, folder)

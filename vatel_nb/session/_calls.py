@@ -94,6 +94,8 @@ class Calls:
         """Start a new call (or return the start task of the one starting or live)."""
         if self.in_call and self.start_task is not None:
             return self.start_task
+        if self.runner is not None:  # the last call's folder is complete: its autosave stops
+            self.runner.stop_autosave()
         first = not self.recording
         log = self._first_log if (self._first_log is not None and first) else EventLog()
         if first and log is not self.idle_log:  # meta set on session.log before any call: the first call's
@@ -143,6 +145,11 @@ class Calls:
             with contextlib.suppress(BaseException):
                 await task
         await runner.end(reason)
+
+    def stop_autosave(self) -> None:
+        """Write what the last call's front-end reported after its end, and stop its autosave."""
+        if self.runner is not None:
+            self.runner.stop_autosave()
 
     async def wait_ended(self, timeout: float | None) -> bool:
         """Wait until the current call is over; False on timeout or when no call was started."""

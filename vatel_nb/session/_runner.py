@@ -347,7 +347,7 @@ class CallRunner:
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
-        await self._stop_autosave()
+        await self._flush_autosave()
         self._ended.set()
 
     # ------------------------------------------------------------------ autosave
@@ -364,10 +364,24 @@ class CallRunner:
         except Exception as e:
             self.log.append("local", "error", text=f"autosave to {path!s} could not start: {e}")
 
-    async def _stop_autosave(self) -> None:
+    async def _flush_autosave(self) -> None:
+        """The call is over: write everything logged so far, with no await left before the end.
+        The thread keeps running, so what the front-end still reports about this call (the last
+        playback) reaches the folder too, until :meth:`stop_autosave`."""
+        saver = self._autosaver
+        if saver is not None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, saver.flush)
+                saver.flush()  # what the loop logged meanwhile (tasks winding down)
+            except Exception as e:
+                self.log.append("local", "error", text=f"autosave to {self._autosave!s} failed: {e}")
+
+    def stop_autosave(self) -> None:
+        """Stop the autosave thread after a final flush (the session starts another call or is
+        closed). Idempotent; blocks for at most one flush."""
         saver, self._autosaver = self._autosaver, None
         if saver is not None:
             try:
-                await asyncio.get_running_loop().run_in_executor(None, saver.stop)
+                saver.stop()
             except Exception as e:
                 self.log.append("local", "error", text=f"autosave to {self._autosave!s} failed: {e}")

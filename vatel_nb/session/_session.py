@@ -203,8 +203,9 @@ class VatelSession:
         return await self._calls.wait_ended(timeout)
 
     def close(self) -> asyncio.Task[None] | None:
-        """End the call and close the widget. In a running loop (a notebook cell) the end is
-        scheduled and its task returned; otherwise it runs to completion here."""
+        """End the call, finish its autosave folder and close the widget. In a running loop (a
+        notebook cell) the end is scheduled and its task returned; otherwise it runs to
+        completion here."""
         task = None
         try:
             asyncio.get_running_loop()
@@ -212,6 +213,10 @@ class VatelSession:
         except RuntimeError:
             if self._loop is not None and not self._loop.is_closed() and self._calls.in_call:
                 run_sync(self.end("the session was closed"), loop=self._loop)
+        if task is not None:  # the autosave folder gets everything once the call has ended
+            task.add_done_callback(lambda _t: self._calls.stop_autosave())
+        else:
+            self._calls.stop_autosave()
         if self._widget is not None:
             widget, self._widget = self._widget, None
             if task is not None:
