@@ -154,6 +154,7 @@ def run_talk(args: argparse.Namespace) -> int:
         return fail(prog, str(e))
     except (VatelError, OSError, ValueError) as e:
         return fail(prog, f"{e}; what was recorded is in {folder}")
+    session.close()  # the autosave folder then holds all the report below is made from
     if not session.recording:
         return fail(prog, "no call was made")
     if not (folder / "calls.json").exists():  # autosave could not start: save what we have
