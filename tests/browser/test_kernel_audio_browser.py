@@ -120,7 +120,6 @@ def test_widget_runs_the_call_through_the_kernels_devices(devices, lab, browser,
             p.locator(".vatel-widget button.vatel-call").click()  # End call
             data = page.wait_for_file(result, timeout_s=120)
             print("kernel side:", data)
-            print("console:", page.console[-20:])
         contexts = p.evaluate("() => window.__vatelAudioContexts")
     except BaseException:
         page.screenshot("kernel-audio-failed")
@@ -135,3 +134,6 @@ def test_widget_runs_the_call_through_the_kernels_devices(devices, lab, browser,
     assert data["types"].get("playback-started", 0) >= 2 and data["types"].get("mic-captured", 0) > 100, data
     assert data["user_finals"], data
     assert data["v2v_ms"] and all(v > 0 for v in data["v2v_ms"]), data["v2v_ms"]
+    stats = data["device_stats"]
+    assert stats["callback_errors"] == 0, stats["last_callback_error"]
+    assert stats["blocks"]["input"] > 100 and stats["blocks"]["output"] > 100, stats
