@@ -13,14 +13,29 @@ audible: comm downlink + the widget's jitter cushion + output latency), the kern
 trip of the session's clock pings (``page rtt``), and — without a browser — the comm round trip
 client → jupyter_server websocket → kernel → back (``server hop``, 200 pings).
 
-Two conditions, same machine, same browser, alternating rounds (``--rounds``) so that load from
-other processes hits both: the vatel_nb server extension on (TCP_NODELAY on kernel websockets) and
-off (``VATEL_NB_KERNEL_WS_NODELAY=0``). Targets: p50 ≤ 80 ms, p95 ≤ 150 ms. The 1-minute load
-average is recorded per round: on a shared 2-core machine it dominates the spread.
+Conditions (``--conditions``), same machine, same browser, alternating rounds (``--rounds``) so
+that load from other processes hits all of them:
 
-    .venv/bin/python bench/bench_e2e.py [--turns 32] [--rounds 2] [--jitter-ms 60] [--app lab]
+- ``default``: the widget's default adaptive playout buffer (``jitter_ms=None``);
+- ``fixed-60ms``: a fixed 60 ms playback cushion (``jitter_ms=60``, the old default);
+- ``jittered``: adaptive, with the simulator adding per-chunk network jitter to every
+  ``response_audio`` chunk (``Latency(jitter=Uniform(0, --network-jitter-ms))``, seeded; chunks stay
+  in order);
+- ``jittered-fixed-60ms``: the same jittered network with the fixed 60 ms cushion;
+- ``extension-off`` (not run unless asked): adaptive, with the vatel_nb server extension off
+  (``VATEL_NB_KERNEL_WS_NODELAY=0``; every other condition has it on: TCP_NODELAY on kernel websockets).
 
-Writes ``artifacts/bench/bench_e2e.json``. Takes ≈2 min.
+Per condition: heard v2v p50/p95, ``underruns`` (the page's ``underrun`` reports, all rounds) and the
+playout target depth the page reported at each response's start (``playout_target_ms``). Targets:
+``default`` p50 ≤ 80 ms, p95 ≤ 150 ms, underruns ≤ ``fixed-60ms``; ``jittered`` underruns ≤
+``jittered-fixed-60ms`` with a lower p50. The 1-minute load average is recorded per round: on a
+shared 2-core machine it dominates the spread.
+
+    .venv/bin/python bench/bench_e2e.py [--turns 32] [--rounds 2] [--network-jitter-ms 100]
+        [--conditions default,fixed-60ms,jittered,jittered-fixed-60ms] [--app lab]
+
+Writes ``artifacts/bench/bench_e2e.json`` (``rows[]``: ``condition``, ``v2v_ms.p50``, ``v2v_ms.p95``,
+``underruns``, …). Takes ≈1 min per condition and round.
 """
 
 from __future__ import annotations
@@ -50,7 +65,26 @@ EXPOSE_APP = {
     "lab": "--LabApp.expose_app_in_browser=True",
     "notebook": "--JupyterNotebookApp.expose_app_in_browser=True",
 }
-COMPONENTS = ("v2v_ms", "eou_ms", "server_e2e_ms", "playout_ms")
+COMPONENTS = ("v2v_ms", "eou_ms", "server_e2e_ms", "playout_ms", "playout_target_ms")
+#: The fixed cushion of the ``fixed-60ms`` conditions (ms).
+FIXED_MS = 60.0
+DEFAULT_CONDITIONS = ("default", "fixed-60ms", "jittered", "jittered-fixed-60ms")
+
+
+def _latency_source(network_jitter_ms: float) -> str:
+    """Python source of the simulator's ``Latency`` with seeded per-chunk jitter (for the notebook cell)."""
+    sim = '__import__("vatel_nb.simulator").simulator'
+    return f"{sim}.Latency(jitter={sim}.Uniform(0.0, {network_jitter_ms / 1000.0!r}, seed=7))"
+
+
+def condition_settings(label: str, args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any], str]:
+    """(server env, widget traits, ``start_call`` latency option source) of condition ``label``."""
+    env: dict[str, str] = {ENV_VAR: "0"} if label == "extension-off" else {}
+    traits: dict[str, Any] = {"jitter_ms": FIXED_MS} if label.endswith("fixed-60ms") else {}
+    latency = _latency_source(args.network_jitter_ms) if label.startswith("jittered") else ""
+    if label not in (*DEFAULT_CONDITIONS, "extension-off"):
+        raise SystemExit(f"unknown condition {label!r}; choose from {[*DEFAULT_CONDITIONS, 'extension-off']}")
+    return env, traits, latency
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -62,10 +96,9 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def run_browser_round(
-    label: str, env: dict[str, str], browser: Any, args: argparse.Namespace, n: int
-) -> dict[str, Any]:
-    """One call of ``n`` bursts in a fresh server (extension on or off per ``env``): per-turn rows."""
+def run_browser_round(label: str, browser: Any, args: argparse.Namespace, n: int) -> dict[str, Any]:
+    """One call of ``n`` bursts in a fresh server, set up as condition ``label``: per-turn rows."""
+    env, traits, latency = condition_settings(label, args)
     server = JupyterServer(args.app, extra_args=[EXPOSE_APP[args.app]], env=env)
     server.start()
     result = args.out / f"e2e-{label}.json"
@@ -80,8 +113,8 @@ def run_browser_round(
             timeout_s=args.period_s * n + 10,
             replies_expected=n,
             options=(
-                'vad={"start_secs": 0.01, "stop_secs": 0.01}, voice="synthetic", '
-                f'widget_traits={{"jitter_ms": {args.jitter_ms}}}'
+                f'vad={{"start_secs": 0.01, "stop_secs": 0.01}}, voice="synthetic", widget_traits={traits!r}'
+                + (f", latency={latency}" if latency else "")
             ),
         )
         page = NotebookPage(browser, server, "bench.ipynb", args.out)
@@ -99,8 +132,10 @@ def run_browser_round(
         for e in data.get("events", [])
         if e["type"] == "clock-sync" and isinstance(e.get("detail"), dict) and "rtt_ms" in e["detail"]
     ]
+    underruns = sum(1 for e in data.get("events", []) if e["source"] == "browser" and e["type"] == "underrun")
     return {
         "turns": turns,
+        "underruns": underruns,
         "clock_rtt_ms": rtts,
         "timed_out": data.get("timed_out"),
         "load": [round(load0, 2), round(_load(), 2)],
@@ -141,8 +176,10 @@ def summarize(label: str, rounds: list[dict[str, Any]], hop: list[float]) -> dic
         "turns": len(turns),
         "timed_out": any(r["timed_out"] for r in rounds),
         "outcomes": {o: sum(t["outcome"] == o for t in turns) for o in sorted({t["outcome"] for t in turns})},
+        "underruns": sum(r["underruns"] for r in rounds),
         "load_1min": [r["load"] for r in rounds],
         "round_v2v_p50_ms": [_pct([t.get("v2v_ms") for t in r["turns"]], 50) for r in rounds],
+        "round_underruns": [r["underruns"] for r in rounds],
         "page_clock_rtt_ms": {"n": len(rtts), "p50": _pct(rtts, 50), "p95": _pct(rtts, 95)},
         "server_hop_rtt_ms": {"n": len(hop), "p50": _pct(hop, 50), "p95": _pct(hop, 95)},
     }
@@ -156,9 +193,12 @@ def summarize(label: str, rounds: list[dict[str, Any]], hop: list[float]) -> dic
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--turns", type=int, default=32, help="bursts per condition (split over the rounds)")
-    ap.add_argument("--rounds", type=int, default=2, help="alternating on/off rounds per condition")
+    ap.add_argument("--rounds", type=int, default=2, help="rounds; each runs every condition once, in turn")
     ap.add_argument("--period-s", type=float, default=1.0, help="burst + gap, seconds")
-    ap.add_argument("--jitter-ms", type=float, default=60.0, help="the widget's playback cushion")
+    ap.add_argument(
+        "--network-jitter-ms", type=float, default=100.0, help="jittered conditions: max per-chunk delay"
+    )
+    ap.add_argument("--conditions", default=",".join(DEFAULT_CONDITIONS), help="comma-separated")
     ap.add_argument("--app", choices=["lab", "notebook"], default="lab")
     ap.add_argument("--out", type=Path, default=REPO / "artifacts" / "bench")
     args = ap.parse_args()
@@ -167,51 +207,77 @@ def main() -> int:
     per_round = -(-args.turns // args.rounds)
     script = burst_script(per_round, burst_s=0.2, gap_s=args.period_s - 0.2)
     wav = write_wav(script, args.out / "bursts.wav")
-    conditions = (("extension-on", {}), ("extension-off", {ENV_VAR: "0"}))
+    conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
+    for label in conditions:
+        condition_settings(label, args)  # unknown names fail before anything starts
 
     from playwright.sync_api import sync_playwright
 
-    rounds: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in conditions}
-    hops: dict[str, list[float]] = {label: [] for label, _ in conditions}
+    rounds: dict[str, list[dict[str, Any]]] = {label: [] for label in conditions}
     with sync_playwright() as pw:
         browser = launch(pw, wav)
         try:
             for r in range(args.rounds):
-                for label, env in conditions:
+                for label in conditions:
                     print(f"--- round {r + 1}/{args.rounds} {label} (load {_load():.1f})", flush=True)
-                    rounds[label].append(run_browser_round(label, env, browser, args, per_round))
+                    rounds[label].append(run_browser_round(label, browser, args, per_round))
         finally:
             browser.close()
-    for label, env in conditions:
-        hops[label] = server_hop_rtt(env)
-    rows = [summarize(label, rounds[label], hops[label]) for label, _ in conditions]
-
-    def f(x: float | None) -> str:
-        return "   n/a" if x is None else f"{x:6.0f}"
-
-    print(f"\n{rows[0]['turns']} turns per condition, jitter cushion {args.jitter_ms:.0f} ms (ms; p50 / p95)")
-    head = ["heard v2v", "eou", "server", "playout", "page rtt", "server hop"]
-    print(f"{'condition':15s} " + " ".join(f"{h:>15s}" for h in head) + "  outcomes")
-    for r in rows:
-        cols = [r[c] for c in COMPONENTS] + [r["page_clock_rtt_ms"], r["server_hop_rtt_ms"]]
-        line = " ".join(f"{f(c['p50'])} / {f(c['p95'])}" for c in cols)
-        print(f"{r['condition']:15s} {line}  {r['outcomes']}")
-    for r in rows:
-        p50s = ", ".join(f(x).strip() for x in r["round_v2v_p50_ms"])
-        print(f"{r['condition']}: v2v p50 per round {p50s}; 1-min load (start, end) {r['load_1min']}")
-    on, off = rows
-    if on["v2v_ms"]["p50"] and off["v2v_ms"]["p50"]:
-        print(
-            f"heard v2v p50: off − on = {off['v2v_ms']['p50'] - on['v2v_ms']['p50']:.0f} ms "
-            f"(off/on {off['v2v_ms']['p50'] / on['v2v_ms']['p50']:.2f}); server hop p50: off − on = "
-            f"{off['server_hop_rtt_ms']['p50'] - on['server_hop_rtt_ms']['p50']:.1f} ms. "
-            "Targets: p50 ≤ 80, p95 ≤ 150"
+    hop_by_env: dict[str, list[float]] = {}
+    for label in conditions:
+        env = condition_settings(label, args)[0]
+        key = json.dumps(env, sort_keys=True)
+        if key not in hop_by_env:
+            hop_by_env[key] = server_hop_rtt(env)
+    rows = [
+        summarize(
+            label, rounds[label], hop_by_env[json.dumps(condition_settings(label, args)[0], sort_keys=True)]
         )
+        for label in conditions
+    ]
+    report(rows, args)
     out = args.out / "bench_e2e.json"
     out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=1))
     print(f"wrote {out}")
     ok = all(r["turns"] >= 0.9 * args.turns and not r["timed_out"] for r in rows)
     return 0 if ok else 1
+
+
+def report(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    """Print the table, per-round figures and the done-when comparisons."""
+
+    def f(x: float | None) -> str:
+        return "   n/a" if x is None else f"{x:6.0f}"
+
+    print(
+        f"\n{rows[0]['turns']} turns per condition; fixed cushion {FIXED_MS:.0f} ms; network jitter "
+        f"0–{args.network_jitter_ms:.0f} ms per chunk in the jittered conditions (ms; p50 / p95)"
+    )
+    head = ["heard v2v", "eou", "server", "playout", "playout target", "page rtt", "server hop"]
+    print(f"{'condition':20s} " + " ".join(f"{h:>15s}" for h in head) + "  underruns  outcomes")
+    for r in rows:
+        cols = [r[c] for c in COMPONENTS] + [r["page_clock_rtt_ms"], r["server_hop_rtt_ms"]]
+        line = " ".join(f"{f(c['p50'])} / {f(c['p95'])}" for c in cols)
+        print(f"{r['condition']:20s} {line}  {r['underruns']:9d}  {r['outcomes']}")
+    for r in rows:
+        p50s = ", ".join(f(x).strip() for x in r["round_v2v_p50_ms"])
+        print(
+            f"{r['condition']}: v2v p50 per round {p50s}; underruns per round {r['round_underruns']}; "
+            f"1-min load (start, end) {r['load_1min']}"
+        )
+    by = {r["condition"]: r for r in rows}
+    for adaptive, fixed in (("default", "fixed-60ms"), ("jittered", "jittered-fixed-60ms")):
+        a, b = by.get(adaptive), by.get(fixed)
+        if a and b and a["v2v_ms"]["p50"] is not None and b["v2v_ms"]["p50"] is not None:
+            print(
+                f"{adaptive} vs {fixed}: v2v p50 {a['v2v_ms']['p50']:.0f} vs {b['v2v_ms']['p50']:.0f} ms, "
+                f"p95 {f(a['v2v_ms']['p95']).strip()} vs {f(b['v2v_ms']['p95']).strip()} ms, "
+                f"underruns {a['underruns']} vs {b['underruns']}"
+            )
+    print(
+        "Targets: default p50 ≤ 80, p95 ≤ 150, underruns ≤ fixed-60ms; "
+        "jittered underruns ≤ jittered-fixed-60ms, lower p50"
+    )
 
 
 if __name__ == "__main__":

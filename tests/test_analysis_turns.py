@@ -188,7 +188,13 @@ def test_latencies_match_the_injected_truth_with_a_noisy_mic_and_jittery_clock()
         c.user_speech(t, t + speech)
         gap = 0.7 + 0.2 * i  # real end of speech → first agent audio received
         c.agent_reply(
-            f"a{i}", t + speech + gap - 0.2, t + speech + gap, 1.0, lead_silence_s=0.06, playout_s=0.09
+            f"a{i}",
+            t + speech + gap - 0.2,
+            t + speech + gap,
+            1.0,
+            lead_silence_s=0.06,
+            playout_s=0.09,
+            target_ms=None if i == 0 else 20.0 * i,
         )
         truth.append((gap + 0.09 + 0.06) * 1000.0)  # heard V2V: + playout + leading silence
     c.mic(25.0, noise=40.0)
@@ -197,6 +203,8 @@ def test_latencies_match_the_injected_truth_with_a_noisy_mic_and_jittery_clock()
     clock_err_ms = float(log.clock.anchors()[2].max()) / 2  # worst anchor: ± rtt/2
     np.testing.assert_allclose(df["v2v_ms"], truth, atol=frame_ms + 1e-6)  # browser clock only
     np.testing.assert_allclose(df["playout_ms"], 90.0, atol=clock_err_ms + 1e-6)  # needs the offset
+    # the page's playout target at each response's start (NaN: not reported)
+    np.testing.assert_array_equal(df["playout_target_ms"], [np.nan, 20.0, 40.0])
     np.testing.assert_allclose(df["eou_ms"], 530.0, atol=clock_err_ms + frame_ms + 1e-6)
     np.testing.assert_allclose(df["leading_silence_ms"], 60.0, atol=frame_ms)
 

@@ -303,3 +303,23 @@ def test_mic_denied_is_reported_in_the_widget_and_to_the_kernel(pw: Playwright, 
         assert page.text_content(".vatel-call") == "Start call"
     finally:
         b.close()
+
+
+def test_adaptive_playout_by_default_and_fixed_cushion_from_the_trait(browser: Browser, server: str) -> None:
+    """jitter_ms None (the widget's default): adaptive playout, target reported with each event;
+    a number: that fixed cushion, for the next turn."""
+    page = _open(browser, server)
+    try:
+        page.evaluate("window.__test.set('jitter_ms', null)")
+        page.wait_for_function("window.__vatel.stats().playback && window.__vatel.stats().playback.adaptive")
+        page.evaluate("window.__test.playTone('a1', 440, 0.3)")
+        started = _wait_playback(page, "started", "a1")
+        stopped = _wait_playback(page, "stopped", "a1")
+        assert started["target_ms"] == 20 and stopped["samples"] == 7200, (started, stopped)
+        page.evaluate("window.__test.set('jitter_ms', 45)")
+        page.wait_for_function("window.__vatel.stats().playback.adaptive === false")
+        page.evaluate("window.__test.playTone('a2', 440, 0.3)")
+        assert _wait_playback(page, "started", "a2")["target_ms"] == 45
+        assert page.evaluate("window.__vatel.stats().playback.targetMs") == 45
+    finally:
+        page.close()

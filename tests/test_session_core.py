@@ -7,6 +7,7 @@ import pytest
 
 from vatel_nb import envelope as env
 from vatel_nb.protocol import (
+    InputAudio,
     InputAudioTranscript,
     Interruption,
     ResponseAudio,
@@ -64,6 +65,19 @@ def test_interrupted_reply_is_marked_in_the_transcript_with_what_was_heard():
     assert line["interrupted"] is True and line["heard_s"] == 0.5 and line["heard"] == "one two"
 
 
+def test_playback_reports_keep_the_playout_target_depth_in_the_row_detail():
+    core = live_core()
+    fx = core.frontend(
+        env.playback("started", "a", 100.0, 0, output_latency_ms=12.0, target_ms=35.5), [], 1.0
+    )
+    assert fx.rows[0].type == "playback-started"
+    assert fx.rows[0].fields["detail"] == {"output_latency_ms": 12.0, "target_ms": 35.5}
+    fx = core.frontend(env.playback("underrun", "a", 200.0, 480, target_ms=60.0), [], 1.1)
+    assert fx.rows[0].type == "underrun" and fx.rows[0].fields["detail"] == {"target_ms": 60.0}
+    bad = core.frontend({**env.playback("stopped", "a", 300.0, 480), "target_ms": "big"}, [], 1.2)
+    assert bad.rows[0].type == "error" and "target_ms" in bad.rows[0].fields["text"]
+
+
 def test_transcript_partials_are_replaced_by_finals():
     core = live_core()
     core.server(InputAudioTranscript("hi th", False), 1.0)
@@ -77,8 +91,10 @@ def test_mic_frames_become_sends_silence_while_muted_and_nothing_after_the_end()
     fx = core.frontend(env.mic(0, 100.0), [pcm], 0.5)
     assert fx.send == [MicFrame(0, 100.0, pcm)]
     assert fx.rows[0].type == "mic-captured" and fx.rows[0].fields["t_browser"] == 100.0
-    sent = core.mic_sent(fx.send[0], 0.51)
+    message = InputAudio.from_pcm(pcm)
+    sent = core.mic_sent(fx.send[0], message, 0.51)
     assert isinstance(sent.rows[0], ClientRecord) and sent.rows[0].pcm == pcm and core.frames_sent == 1
+    assert sent.rows[0].msg is message, "recorded as sent: encoded once"
     assert core.frontend(env.control("mute"), [], 0.6).state == {"muted": True}
     assert core.frontend(env.mic(1, 120.0), [pcm], 0.7).send == [MicFrame(1, 120.0, bytes(960))]
     fx = core.closed(0.8, "bye", clean=True, code=1000, close_reason="", had_socket=True)

@@ -16,6 +16,7 @@ from _fixture_server import AGENT_ID, API_KEY, TOKEN
 from test_session import READY, chunk, rows, until
 from test_session_simulator import FRAME, speech
 
+from vatel_nb import ConfigurationError
 from vatel_nb.protocol import SessionEnded, SessionStarted, serialize
 from vatel_nb.session import VatelSession
 from vatel_nb.simulator import Latency, Reply, Simulator
@@ -65,6 +66,17 @@ def page_sets(widget: VatelWidget, **state) -> None:
     )
 
 
+def test_playout_is_adaptive_by_default_and_a_fixed_cushion_is_a_session_parameter(
+    recording_comm, no_vatel_env
+):
+    assert VatelSession().widget().get_state()["jitter_ms"] is None
+    assert VatelSession(jitter_ms=60).widget().get_state()["jitter_ms"] == 60.0
+    assert VatelSession(jitter_ms=0).widget().jitter_ms == 0.0
+    for bad in (-5, float("nan"), "60", True):
+        with pytest.raises(ConfigurationError, match="jitter_ms must be None"):
+            VatelSession(jitter_ms=bad)
+
+
 def test_widget_model_traits_and_bundle(recording_comm, no_vatel_env):
     s = VatelSession()
     w = s.widget()
@@ -81,7 +93,7 @@ def test_widget_model_traits_and_bundle(recording_comm, no_vatel_env):
         "last_latency_kind": "",
         "muted": False,
         "mic_processing": True,
-        "jitter_ms": 60.0,
+        "jitter_ms": None,  # adaptive playout (a number: a fixed cushion)
         "autostart": False,
         "agent_name": "",
         "backend": "simulator",

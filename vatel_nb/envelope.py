@@ -150,10 +150,13 @@ def playback(
     *,
     dropped_samples: int | None = None,
     output_latency_ms: float | None = None,
+    target_ms: float | None = None,
     clock: str | None = None,
 ) -> dict[str, Any]:
     """``playback``: started (first sample audible) | stopped (last sample played) | flushed (cut
-    on interrupt; ``samples`` played, ``dropped_samples`` discarded) | underrun (silence inserted)."""
+    on interrupt; ``samples`` played, ``dropped_samples`` discarded) | underrun (silence inserted).
+    ``target_ms``: the playout buffer's target depth (ms) at the event (adaptive, or the fixed
+    cushion)."""
     if event not in PLAYBACK_EVENTS:
         raise EnvelopeError(f"playback event {event!r} is not one of {sorted(PLAYBACK_EVENTS)}")
     env: dict[str, Any] = {
@@ -167,6 +170,8 @@ def playback(
         env["dropped_samples"] = int(dropped_samples)
     if output_latency_ms is not None:
         env["output_latency_ms"] = float(output_latency_ms)
+    if target_ms is not None:
+        env["target_ms"] = float(target_ms)
     return _clocked(env, clock)
 
 
@@ -199,7 +204,12 @@ _TURN = (str, type(None))
 _BROWSER_FIELDS: dict[str, tuple[tuple[str, Any, bool], ...]] = {
     "ready": (("sample_rate", _NUMBER, False), ("output_latency_ms", _NUMBER, False)),
     "mic": (("seq", int, True), ("t_browser", _NUMBER, True), ("samples", int, False)),
-    "playback": (("event", str, True), ("t_browser", _NUMBER, True), ("samples", _NUMBER, False)),
+    "playback": (
+        ("event", str, True),
+        ("t_browser", _NUMBER, True),
+        ("samples", _NUMBER, False),
+        ("target_ms", _NUMBER, False),
+    ),
     "pong": (("id", int, True), ("t_browser", _NUMBER, True)),
     "control": (("action", str, True),),
     "status": (("state", str, True),),

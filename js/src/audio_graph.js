@@ -105,7 +105,7 @@ export class AudioGraph {
     if (this.playbackNode) this.playbackNode.port.postMessage({ type: "interrupt", turnId });
   }
 
-  /** @param {number} ms the playback cushion */
+  /** @param {number | null} ms a fixed playback cushion, or null: adaptive playout */
   setCushion(ms) {
     if (this.playbackNode) this.playbackNode.port.postMessage({ type: "cushion", ms });
   }
@@ -156,7 +156,7 @@ async function loadWorklets(ctx) {
 
 /**
  * Build the graph of one call: context (24 kHz, else the native rate), mic, worklets, nodes.
- * @param {{g: any, probe: any, processing: boolean, jitterMs: number, signal: AbortSignal,
+ * @param {{g: any, probe: any, processing: boolean, jitterMs: number | null, signal: AbortSignal,
  *   forceNativeRate?: boolean, onCapture: (d: any) => void, onPlayback: (d: any) => void}} o
  * @returns {Promise<AudioGraph>} rejects with GraphFailure, or AbortError when `signal` aborted
  */

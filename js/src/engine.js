@@ -227,6 +227,7 @@ export class AudioEngine {
     const t = frameToAudiblePerf(d.frame, this.graph.rate, c);
     /** @type {any} */
     const p = { event: d.event, turnId: d.turnId, tBrowser: t, samples: d.samples };
+    if (Number.isFinite(d.targetMs)) p.targetMs = d.targetMs;
     if (d.event === "started") {
       p.outputLatencyMs = c.latencyMs;
       this.counts.started++;

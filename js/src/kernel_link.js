@@ -56,13 +56,19 @@ export function routeKernelMessage(msg, buffers) {
 /**
  * @typedef {{message: (route: ReturnType<typeof routeKernelMessage>) => void,
  *   status: (status: string) => void, muted: (muted: boolean) => void,
- *   jitter: (ms: number) => void}} KernelHandlers
+ *   jitter: (ms: number | null) => void}} KernelHandlers
  */
 
-/** The model's `jitter_ms` trait (ms), 60 when unset or not a non-negative number. */
+/**
+ * The model's `jitter_ms` trait: a fixed playback cushion (ms, a non-negative number), or null
+ * for adaptive playout (the trait's default, None; also for anything that is not such a number).
+ * @param {unknown} value
+ * @returns {number | null}
+ */
 export function jitterTrait(value) {
+  if (value === null || value === undefined || value === "") return null;
   const j = Number(value);
-  return Number.isFinite(j) && j >= 0 ? j : 60;
+  return Number.isFinite(j) && j >= 0 ? j : null;
 }
 
 /**
@@ -92,7 +98,7 @@ export class KernelLink {
     }
   }
 
-  /** The playback cushion trait, ms. */
+  /** The playback cushion trait: ms, or null for adaptive playout. */
   get jitterMs() {
     return jitterTrait(this.model.get("jitter_ms"));
   }

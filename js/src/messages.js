@@ -61,7 +61,8 @@ export function micMsg(seq, tBrowser, samples) {
 
 /**
  * @param {{event: string, turnId: string | null, tBrowser: number, samples: number,
- *   droppedSamples?: number, outputLatencyMs?: number}} p samples in 24 kHz samples
+ *   droppedSamples?: number, outputLatencyMs?: number, targetMs?: number}} p samples in 24 kHz
+ *   samples; targetMs: the playout target depth (ms) at the event
  */
 export function playbackMsg(p) {
   if (!PLAYBACK_EVENTS.includes(p.event)) throw new Error(`unknown playback event ${JSON.stringify(p.event)}`);
@@ -69,6 +70,7 @@ export function playbackMsg(p) {
   const m = { kind: "playback", event: p.event, turn_id: p.turnId ?? null, t_browser: round3(p.tBrowser), samples: p.samples };
   if (p.droppedSamples !== undefined) m.dropped_samples = p.droppedSamples;
   if (p.outputLatencyMs !== undefined) m.output_latency_ms = round3(p.outputLatencyMs);
+  if (p.targetMs !== undefined && Number.isFinite(p.targetMs)) m.target_ms = round3(p.targetMs);
   return m;
 }
 

@@ -3,10 +3,12 @@
 // Frames ("frame") are AudioContext sample frames; every count here is in context-rate samples.
 import { FloatRing } from "./ring.js";
 import { GainRamp } from "./gain.js";
+import { PlayoutPolicy } from "./playout.js";
 
 /**
  * @typedef {{type: "started" | "stopped" | "underrun" | "flushed", turnId: string | null,
- *   frame: number, samples: number, dropped?: number}} PlaybackEvent
+ *   frame: number, samples: number, dropped?: number, target: number}} PlaybackEvent
+ *   target: the playout target depth (frames) when the event happened (after an underrun: grown).
  *   started: frame = first sample of the turn output;
  *   stopped: frame = just after the turn's last sample, samples = played;
  *   underrun: frame = where the silence began, samples = silence inserted mid-turn;
@@ -14,20 +16,24 @@ import { GainRamp } from "./gain.js";
  */
 
 /**
- * Jitter cushion: a turn starts only when `cushionSamples` of it are buffered, or its final chunk
- * arrived, or a later turn is queued behind it. Mid-turn starvation outputs silence and re-buffers
- * to the cushion; it counts as an underrun only if more audio of that turn arrives afterwards (a
+ * Playout target (playout.js: adaptive, or a fixed cushion): a turn starts only when the target
+ * depth of it is buffered, or its final chunk arrived, or a later turn is queued behind it.
+ * Mid-turn starvation outputs silence and re-buffers to the target; it counts as an underrun only if more audio of that turn arrives afterwards (a
  * turn whose audio simply ended before its `final` flag is not an underrun, and neither is the
  * idle gap between turns). On interrupt the playing turn fades out over `rampSamples`, the rest of
  * that turn is discarded and its later chunks are dropped.
  */
 export class PlaybackCore {
   /**
-   * @param {{cushionSamples?: number, rampSamples?: number, maxSamples?: number,
-   *   shape?: "linear" | "cosine"}} [opts] maxSamples: ring limit (default 10 min at 48 kHz)
+   * @param {{cushionSamples?: number, playout?: import("./playout.js").PlayoutOptions, rate?: number,
+   *   rampSamples?: number, maxSamples?: number, shape?: "linear" | "cosine"}} [opts]
+   *   rate: context rate (Hz, default 24000); cushionSamples: a fixed cushion (frames), else
+   *   `playout` (default adaptive); maxSamples: ring limit (default 10 min at 48 kHz)
    */
   constructor(opts = {}) {
-    this.cushion = Math.max(0, Math.round(opts.cushionSamples ?? 0));
+    const rate = opts.rate ?? 24000;
+    const fixed = opts.cushionSamples === undefined ? undefined : (Math.max(0, opts.cushionSamples) * 1000) / rate;
+    this.policy = new PlayoutPolicy(rate, fixed === undefined ? opts.playout : { ...opts.playout, fixedMs: fixed });
     this.rampSamples = Math.max(1, Math.round(opts.rampSamples ?? 480));
     this.shape = opts.shape ?? "cosine";
     this.ring = new FloatRing(48000 * 4, opts.maxSamples ?? 48000 * 600);
@@ -56,9 +62,19 @@ export class PlaybackCore {
     };
   }
 
-  /** @param {number} samples */
+  /** A fixed cushion of `samples` frames. @param {number} samples */
   setCushion(samples) {
-    this.cushion = Math.max(0, Math.round(samples));
+    this.policy.setFixed((Math.max(0, samples) * 1000) / this.policy.rate);
+  }
+
+  /** A fixed cushion of `ms`, or adaptive playout (null). @param {number | null} ms */
+  setPlayout(ms) {
+    this.policy.setFixed(ms);
+  }
+
+  /** The playout target depth, frames. */
+  get cushion() {
+    return this.policy.target;
   }
 
   /** Samples buffered (not yet played). */
@@ -93,9 +109,10 @@ export class PlaybackCore {
    * @param {string | null} turnId
    * @param {Float32Array} samples
    * @param {boolean} final the turn's last chunk (may be empty)
+   * @param {number} [frame] context frame of its arrival (feeds the adaptive playout's jitter estimate)
    * @returns {{accepted: number, dropped: number}}
    */
-  write(turnId, samples, final) {
+  write(turnId, samples, final, frame) {
     const turn = turnId ?? null;
     this.stats.chunks++;
     this.stats.receivedSamples += samples.length;
@@ -103,6 +120,7 @@ export class PlaybackCore {
       this.stats.lateDroppedSamples += samples.length;
       return { accepted: 0, dropped: samples.length };
     }
+    if (frame !== undefined && samples.length > 0) this.policy.arrival(turn, samples.length, frame);
     let seg = this.segs[this.segs.length - 1];
     if (!seg || seg.turn !== turn || seg.drop) {
       seg = { turn, left: 0, final: false, drop: false };
@@ -159,7 +177,7 @@ export class PlaybackCore {
     if (all) for (const r of [...this.turns.values()]) this._finish(r);
     this.stats.flushes++;
     this.stats.flushDroppedSamples += dropped;
-    events.push({ type: "flushed", turnId: turn, frame, samples: played, dropped });
+    events.push({ type: "flushed", turnId: turn, frame, samples: played, dropped, target: this.policy.target });
   }
 
   /**
@@ -192,7 +210,7 @@ export class PlaybackCore {
           const dropped = this._dropMatching(this.ramp.key === undefined ? undefined : this.ramp.key);
           this.stats.flushes++;
           this.stats.flushDroppedSamples += dropped;
-          events.push({ type: "flushed", turnId: this.ramp.turn, frame: frame + i, samples: rec.played, dropped });
+          events.push({ type: "flushed", turnId: this.ramp.turn, frame: frame + i, samples: rec.played, dropped, target: this.policy.target });
           if (this.ramp.key === undefined) for (const r of [...this.turns.values()]) this._finish(r);
           else this._finish(rec);
           this.ramp = null;
@@ -207,7 +225,7 @@ export class PlaybackCore {
         continue;
       }
       const rec = this._rec(seg.turn);
-      const cushionMet = seg.left >= this.cushion || seg.final || this.segs.length > 1;
+      const cushionMet = seg.left >= this.policy.target || seg.final || this.segs.length > 1;
       if (!rec.started) {
         if (!cushionMet) break; // still filling the jitter cushion
         if (seg.left === 0) {
@@ -218,7 +236,7 @@ export class PlaybackCore {
         }
         rec.started = true;
         this.stats.turnsStarted++;
-        events.push({ type: "started", turnId: seg.turn, frame: frame + i, samples: 0 });
+        events.push({ type: "started", turnId: seg.turn, frame: frame + i, samples: 0, target: this.policy.target });
       }
       if (rec.starving) {
         if (!cushionMet) break; // re-buffering after a mid-turn starvation
@@ -227,7 +245,8 @@ export class PlaybackCore {
           const gap = frame + i - rec.starveFrame;
           this.stats.underruns++;
           this.stats.underrunSamples += gap;
-          events.push({ type: "underrun", turnId: seg.turn, frame: rec.starveFrame, samples: gap });
+          this.policy.underrun(gap);
+          events.push({ type: "underrun", turnId: seg.turn, frame: rec.starveFrame, samples: gap, target: this.policy.target });
         }
       }
       if (seg.left > 0) {
@@ -236,6 +255,7 @@ export class PlaybackCore {
         seg.left -= m;
         rec.played += m;
         this.stats.playedSamples += m;
+        this.policy.smooth(m);
         i += m;
         rec.endFrame = frame + i;
         continue;
@@ -243,7 +263,7 @@ export class PlaybackCore {
       if (seg.final || this.segs.length > 1) {
         this.segs.shift();
         this.stats.turnsStopped++;
-        events.push({ type: "stopped", turnId: seg.turn, frame: rec.endFrame, samples: rec.played });
+        events.push({ type: "stopped", turnId: seg.turn, frame: rec.endFrame, samples: rec.played, target: this.policy.target });
         this._finish(rec);
         continue;
       }

@@ -1,8 +1,10 @@
 // AudioWorklet processor "vatel-playback": one ring buffer for the agent's voice (PlaybackCore).
 // Main thread → worklet: {type: "audio", turnId, pcm (PCM16 LE 24 kHz ArrayBuffer), final},
-//   {type: "interrupt", turnId}, {type: "cushion", ms}, {type: "stop"}.
-// Worklet → main thread: {type: "event", event, turnId, frame, samples, dropped?} with sample
-//   counts converted to 24 kHz samples and frame = context frame; {type: "stats", ...} every ~100 ms.
+//   {type: "interrupt", turnId}, {type: "cushion", ms} (ms: a fixed cushion; null: adaptive
+//   playout, see playout.js), {type: "stop"}.
+// Worklet → main thread: {type: "event", event, turnId, frame, samples, dropped?, targetMs} with
+//   sample counts converted to 24 kHz samples, frame = context frame and targetMs = the playout
+//   target depth (ms) at the event; {type: "stats", ...} every ~100 ms.
 import { PlaybackCore } from "./playback.js";
 import { pcm16ToFloat32 } from "./pcm16.js";
 import { StreamingResampler } from "./resampler.js";
@@ -10,14 +12,15 @@ import { StreamingResampler } from "./resampler.js";
 const PLAYBACK_WIRE_RATE = 24000;
 
 export class VatelPlaybackProcessor extends AudioWorkletProcessor {
-  /** @param {{processorOptions?: {jitterMs?: number, rampMs?: number}}} options */
+  /** @param {{processorOptions?: {jitterMs?: number | null, rampMs?: number}}} options jitterMs: null = adaptive */
   constructor(options) {
     super();
     const po = (options && options.processorOptions) || {};
     this.rate = sampleRate;
     this.toWire = PLAYBACK_WIRE_RATE / this.rate; // context samples → 24 kHz samples
     this.core = new PlaybackCore({
-      cushionSamples: ((po.jitterMs ?? 60) * this.rate) / 1000,
+      rate: this.rate,
+      playout: { fixedMs: po.jitterMs ?? null },
       rampSamples: ((po.rampMs ?? 20) * this.rate) / 1000,
     });
     this.resampler = this.rate === PLAYBACK_WIRE_RATE ? null : new StreamingResampler(PLAYBACK_WIRE_RATE, this.rate);
@@ -48,11 +51,11 @@ export class VatelPlaybackProcessor extends AudioWorkletProcessor {
           x = y;
         }
       }
-      this.core.write(d.turnId, x, !!d.final);
+      this.core.write(d.turnId, x, !!d.final, currentFrame);
     } else if (d.type === "interrupt") {
       this.core.interrupt(d.turnId);
     } else if (d.type === "cushion") {
-      this.core.setCushion((d.ms * this.rate) / 1000);
+      this.core.setPlayout(d.ms ?? null);
     } else if (d.type === "stop") {
       this.alive = false;
     }
@@ -71,6 +74,7 @@ export class VatelPlaybackProcessor extends AudioWorkletProcessor {
         frame: ev.frame,
         samples: Math.round(ev.samples * this.toWire),
         dropped: ev.dropped === undefined ? undefined : Math.round(ev.dropped * this.toWire),
+        targetMs: (ev.target * 1000) / this.rate,
       });
     }
     if (currentFrame - this.lastStats >= this.rate / 10) {
@@ -87,6 +91,8 @@ export class VatelPlaybackProcessor extends AudioWorkletProcessor {
         flushes: s.flushes,
         lateDroppedSamples: Math.round(s.lateDroppedSamples * this.toWire),
         playedSamples: Math.round(s.playedSamples * this.toWire),
+        targetMs: this.core.policy.targetMs,
+        adaptive: this.core.policy.adaptive,
       });
     }
     return this.alive;

@@ -38,12 +38,14 @@ test("kernel messages are routed by kind; anywidget's own are ignored, malformed
   assert.equal(turnKey("7"), "7");
 });
 
-test("jitter_ms trait: a non-negative number, else the 60 ms default", () => {
+test("jitter_ms trait: a non-negative number is a fixed cushion, anything else adaptive (null)", () => {
   assert.equal(jitterTrait(20), 20);
+  assert.equal(jitterTrait(0), 0);
   assert.equal(jitterTrait("35"), 35);
-  assert.equal(jitterTrait(-1), 60);
-  assert.equal(jitterTrait(undefined), 60);
-  assert.equal(jitterTrait("x"), 60);
+  assert.equal(jitterTrait(-1), null);
+  assert.equal(jitterTrait(null), null);
+  assert.equal(jitterTrait(undefined), null);
+  assert.equal(jitterTrait("x"), null);
 });
 
 test("listenModel: the listener goes when the signal aborts; an aborted signal adds nothing", () => {

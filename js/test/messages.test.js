@@ -18,7 +18,7 @@ test("builders produce valid browser envelopes with the contract's field names",
     [ready, []],
     [M.micMsg(3, 1234.56789, 480), [new ArrayBuffer(960)]],
     [M.playbackMsg({ event: "started", turnId: "t1", tBrowser: 99.5, samples: 0, outputLatencyMs: 20 }), []],
-    [M.playbackMsg({ event: "flushed", turnId: null, tBrowser: 99.5, samples: 10, droppedSamples: 5 }), []],
+    [M.playbackMsg({ event: "flushed", turnId: null, tBrowser: 99.5, samples: 10, droppedSamples: 5, targetMs: 21.3333333 }), []],
     [M.pongMsg(7, 12.5), []],
     [M.controlMsg("mute"), []],
     [M.statusMsg("mic-denied", "Allow it."), []],
@@ -26,7 +26,7 @@ test("builders produce valid browser envelopes with the contract's field names",
   ];
   for (const [m, b] of msgs) assert.deepEqual(M.validateBrowserMessage(m, b), { ok: true, kind: m.kind }, JSON.stringify(m));
   assert.deepEqual(M.micMsg(3, 1234.56789, 480), { kind: "mic", seq: 3, t_browser: 1234.568, samples: 480 });
-  assert.deepEqual(msgs[3][0], { kind: "playback", event: "flushed", turn_id: null, t_browser: 99.5, samples: 10, dropped_samples: 5 });
+  assert.deepEqual(msgs[3][0], { kind: "playback", event: "flushed", turn_id: null, t_browser: 99.5, samples: 10, dropped_samples: 5, target_ms: 21.333 });
   assert.equal(msgs[2][0].output_latency_ms, 20);
   assert.ok(!("error" in M.statusMsg("starting")));
   assert.throws(() => M.controlMsg("dance"), /unknown control action/);

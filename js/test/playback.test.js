@@ -134,13 +134,13 @@ test("interrupt of a turn still in the cushion, of a finished turn, or of everyt
   core.write("a", ones(500), false);
   core.interrupt("a");
   let r = run(core, 1);
-  assert.deepEqual(r.events, [{ type: "flushed", turnId: "a", frame: 0, samples: 0, dropped: 500 }]);
+  assert.deepEqual(r.events, [{ type: "flushed", turnId: "a", frame: 0, samples: 0, dropped: 500, target: 1000 }]);
   const c2 = new PlaybackCore({ cushionSamples: 0 });
   c2.write("b", ones(100), true);
   run(c2, 2);
   c2.interrupt("b");
   r = run(c2, 1, { frame: 256 });
-  assert.deepEqual(r.events, [{ type: "flushed", turnId: "b", frame: 256, samples: 0, dropped: 0 }]);
+  assert.deepEqual(r.events, [{ type: "flushed", turnId: "b", frame: 256, samples: 0, dropped: 0, target: 0 }]);
   const c3 = new PlaybackCore({ cushionSamples: 0, rampSamples: 64 });
   c3.write("x", ones(1000), false);
   c3.write("y", ones(1000), false);

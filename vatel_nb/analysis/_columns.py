@@ -42,6 +42,7 @@ TURN_COLUMNS: tuple[str, ...] = (
     "t_last_audio",
     "t_played",
     "t_played_browser",
+    "playout_target_ms",
     "agent_end",
     "agent_end_browser",
     "agent_samples",

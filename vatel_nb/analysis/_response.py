@@ -65,7 +65,7 @@ def response_row(
             row["outcome"] = "interrupted"
     audible = [i for i in group if i in started]
     if audible:
-        row["t_played"], row["t_played_browser"] = started[audible[0]]
+        row["t_played"], row["t_played_browser"], row["playout_target_ms"] = started[audible[0]]
     last = group[-1]
     if last in ended:
         row["agent_end"], row["agent_end_browser"] = ended[last]

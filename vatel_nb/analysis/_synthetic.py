@@ -90,11 +90,13 @@ class SyntheticCall:
         burst: float = 2.0,
         playout_s: float | None = 0.08,
         cut_at: float | None = None,
+        target_ms: float | None = None,
     ) -> None:
         """Agent text at ``t_text``, audio chunks from ``t_audio`` arriving ``burst``× real time.
 
         ``playout_s``: playback starts that long after the first chunk (browser report; None: no
         browser). ``cut_at``: an interruption at that kernel time (chunks keep coming after it).
+        ``target_ms``: the playout target depth the page reports with its ``playback-started``.
         """
         self.log.append("server", "response_text", t_text, turn_id=turn_id, text=text, is_final=True)
         n_total = round(dur_s * _SR)
@@ -118,7 +120,12 @@ class SyntheticCall:
         if playout_s is not None:
             tp = t_audio + playout_s
             self.log.append(
-                "browser", "playback-started", tp + 0.02, turn_id=turn_id, t_browser=self.browser_ms(tp)
+                "browser",
+                "playback-started",
+                tp + 0.02,
+                turn_id=turn_id,
+                t_browser=self.browser_ms(tp),
+                detail=None if target_ms is None else {"target_ms": float(target_ms)},
             )
             if cut_at is not None:
                 te = cut_at + 0.05

@@ -51,6 +51,8 @@ transcript             final user transcript(s), joined; ``t_transcript`` last f
 agent_text             final agent text(s); ``t_first_text`` first ``response_text`` received
 t_first_audio          first (non-dropped) ``response_audio`` received; ``t_last_audio`` last
 t_played               ``playback-started`` mapped to kernel s; ``t_played_browser`` raw (browser ms)
+playout_target_ms      the page's playout buffer target depth when the response began to play (ms;
+                       adaptive, or the fixed cushion; NaN when the page did not report it)
 agent_end              agent audio end: browser ``playback-stopped``/``-flushed`` (mapped), else the
                        interruption, else estimated (first audio + duration, ≥ last arrival);
                        ``agent_end_browser`` the page's stop/flush time raw (browser ms)

@@ -127,7 +127,8 @@ def assign(
 
 
 def playback(ev: pd.DataFrame, to_kernel) -> tuple[dict, dict]:
-    """``{turn_id: (kernel s, browser ms)}`` of the first ``playback-started``, and
+    """``{turn_id: (kernel s, browser ms, playout target ms)}`` of the first ``playback-started``
+    (the target depth from its ``detail.target_ms``, NaN when the page did not report one), and
     ``{turn_id: kernel s}`` of the last ``playback-stopped``/``-flushed`` (mapped, else report arrival)."""
     m = (ev["source"] == "browser") & ev["type"].isin(
         ["playback-started", "playback-stopped", "playback-flushed"]
@@ -135,19 +136,21 @@ def playback(ev: pd.DataFrame, to_kernel) -> tuple[dict, dict]:
     rows = ev.loc[m.to_numpy(dtype=bool)]
     started: dict = {}
     ended: dict = {}
-    for t, typ, tid, tb, tm in zip(
+    for t, typ, tid, tb, tm, detail in zip(
         rows["t"],
         rows["type"],
         rows["turn_id"].astype(object),
         rows["t_browser"],
         rows["t_mapped"],
+        rows["detail"] if "detail" in rows else [None] * len(rows),
         strict=False,
     ):
         if not isinstance(tid, str):
             continue
         k = tm if not math.isnan(tm) else (to_kernel(tb) if not math.isnan(tb) else math.nan)
         if typ == "playback-started":
-            started.setdefault(tid, (float(k), float(tb)))
+            target = detail.get("target_ms") if isinstance(detail, dict) else None
+            started.setdefault(tid, (float(k), float(tb), float(target) if target is not None else math.nan))
         else:
             ended[tid] = (float(k) if not math.isnan(k) else float(t), float(tb))
     return started, ended

@@ -184,6 +184,7 @@ class ScriptedCaller:
                 ev.samples,
                 dropped_samples=ev.dropped_samples if ev.event == "flushed" else None,
                 output_latency_ms=self.model.output_latency_s * 1e3,
+                target_ms=self.model.jitter_s * 1e3,  # the modelled playout is a fixed cushion
                 clock=MODELLED,
             )
         )

@@ -329,7 +329,9 @@ class CallCore:
     def _playback(self, envelope: dict[str, Any], t: float, fx: Effects) -> None:
         event, turn = envelope["event"], envelope.get("turn_id")
         detail = {
-            k: envelope[k] for k in ("dropped_samples", "output_latency_ms") if envelope.get(k) is not None
+            k: envelope[k]
+            for k in ("dropped_samples", "output_latency_ms", "target_ms")
+            if envelope.get(k) is not None
         }
         samples = envelope.get("samples")
         fx.row(
@@ -387,11 +389,12 @@ class CallCore:
 
     # ------------------------------------------------------------------ sends the shell made
 
-    def mic_sent(self, frame: MicFrame, t: float) -> Effects:
-        """``frame`` went out on the socket at ``t``."""
+    def mic_sent(self, frame: MicFrame, message: InputAudio, t: float) -> Effects:
+        """``frame`` went out on the socket at ``t`` (kernel s) as ``message`` (its ``input_audio``,
+        encoded once by the shell that sent it)."""
         self.frames_sent += 1
         fx = Effects()
-        fx.rows.append(ClientRecord(InputAudio.from_pcm(frame.pcm), t, frame.seq, frame.t_browser, frame.pcm))
+        fx.rows.append(ClientRecord(message, t, frame.seq, frame.t_browser, frame.pcm))
         return fx
 
     def tool_started(self, call: ToolCall, t: float) -> Effects:

@@ -19,7 +19,7 @@ from typing import Any
 from .._errors import scrub
 from ..client import AsyncVatel, VatelConnection, connect
 from ..log import EventLog, record_client_message, record_server_message
-from ..protocol import ToolCall, ToolCallOutput
+from ..protocol import InputAudio, ToolCall, ToolCallOutput
 from ._backend import Backend
 from ._core import CallCore, ClientRecord, ClockSample, Effects, MicFrame, Row, ServerRecord
 from ._tools import ToolRegistry
@@ -237,13 +237,14 @@ class CallRunner:
     async def _send_mic(self, conn: VatelConnection) -> None:
         while True:
             frame = await self._mic_q.get()
+            message = InputAudio.from_pcm(frame.pcm)  # base64 once: sent, then recorded as is
             try:
-                await conn.send_input_audio(frame.pcm)
+                await conn.send(message)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 return  # the receive loop reports the socket's end
-            self.apply(self.core.mic_sent(frame, self.log.now()))
+            self.apply(self.core.mic_sent(frame, message, self.log.now()))
 
     async def _ping_loop(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -65,6 +66,9 @@ class VatelSession:
             are dropped (counted, logged as ``local/dropped``).
         inbox_frames: mic frames that may wait between the comm thread and the loop.
         ping_interval_s: seconds between clock pings to the front-end (plus a burst at the start).
+        jitter_ms: the widget's playout buffer: None (default) adapts its depth to the jitter it
+            observes (starts at 20 ms, grows on underruns and arrival jitter, shrinks slowly when
+            smooth); a number ≥ 0 is a fixed cushion of that many ms (the widget's ``jitter_ms``).
         verbose: print a one-line notice when the embedded simulator is used.
         timeout: seconds each REST call (agent, session token) may take (``APITimeoutError`` after).
         open_timeout: seconds the voice socket's opening handshake may take.
@@ -73,7 +77,7 @@ class VatelSession:
 
     Raises:
         ConfigurationError: a key or base URL is set but no agent id; a bad base URL; a base URL
-            but no key.
+            but no key; a ``jitter_ms`` that is not None or a number ≥ 0.
     """
 
     def __init__(
@@ -96,7 +100,17 @@ class VatelSession:
         open_timeout: float = 10.0,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
+        jitter_ms: float | None = None,
     ) -> None:
+        if jitter_ms is not None and (
+            isinstance(jitter_ms, bool)
+            or not isinstance(jitter_ms, (int, float))
+            or not math.isfinite(jitter_ms)
+            or jitter_ms < 0
+        ):
+            raise ConfigurationError(
+                f"jitter_ms must be None (adaptive playout) or a fixed cushion in ms ≥ 0, got {jitter_ms!r}"
+            )
         simulated = wants_simulator(api_key, base_url)
         backend: Backend | None = None
         if not simulated:
@@ -141,6 +155,7 @@ class VatelSession:
             "muted": False,
             "agent_name": "",
             "backend": label,
+            "jitter_ms": None if jitter_ms is None else float(jitter_ms),
         }
         self._link = FrontendLink(
             inbox_frames=inbox_frames,

@@ -28,12 +28,12 @@ class VatelWidget(anywidget.AnyWidget):
     """The voice-call widget for one session (``session.widget()``; display it in a cell).
 
     Synced traits (UI state): ``status``, ``error``, ``transcript``, ``last_latency_ms``,
-    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (ms), ``autostart``,
-    ``agent_name``, ``backend``; the kernel-audio mode (:mod:`._kernel_audio`): ``kernel_audio``
-    (what the kernel's devices are, once the page asked with ``control probe-kernel-audio``),
-    ``audio_source`` (``"page"`` | ``"kernel"``: set by the kernel once ``control use-kernel-audio``
-    / ``use-page-audio`` took effect), ``half_duplex`` (kernel mode: mic muted while the agent is
-    audible; there is no echo cancellation on that path).
+    ``last_latency_kind``, ``muted``, ``mic_processing``, ``jitter_ms`` (a fixed playback cushion,
+    ms; None: adaptive playout), ``autostart``, ``agent_name``, ``backend``; the kernel-audio mode
+    (:mod:`._kernel_audio`): ``kernel_audio`` (what the kernel's devices are, once the page asked
+    with ``control probe-kernel-audio``), ``audio_source`` (``"page"`` | ``"kernel"``: set by the
+    kernel once ``control use-kernel-audio`` / ``use-page-audio`` took effect), ``half_duplex``
+    (kernel mode: mic muted while the agent is audible; there is no echo cancellation on that path).
     """
 
     _esm = widget_esm()
@@ -45,7 +45,9 @@ class VatelWidget(anywidget.AnyWidget):
     last_latency_kind = traitlets.Unicode("", help="which latency last_latency_ms is").tag(sync=True)
     muted = traitlets.Bool(False, help="mic muted (both ways)").tag(sync=True)
     mic_processing = traitlets.Bool(True, help="echo cancellation, noise suppression, AGC").tag(sync=True)
-    jitter_ms = traitlets.Float(60.0, help="playback cushion, ms").tag(sync=True)
+    jitter_ms = traitlets.Float(
+        None, allow_none=True, help="fixed playback cushion, ms; None: adaptive playout (the default)"
+    ).tag(sync=True)
     autostart = traitlets.Bool(False, help="start the call when the widget renders (tests)").tag(sync=True)
     agent_name = traitlets.Unicode("", help="the agent's display name").tag(sync=True)
     backend = traitlets.Unicode("", help='"simulator" or the server host').tag(sync=True)
@@ -100,7 +102,9 @@ class VatelWidget(anywidget.AnyWidget):
                 self.audio_source = "page"
             return
         try:
-            kernel.enable(half_duplex=self.half_duplex, jitter_ms=self.jitter_ms)
+            # the kernel's devices keep a fixed cushion (60 ms unless jitter_ms sets one)
+            jitter = self.jitter_ms if self.jitter_ms is not None else 60.0
+            kernel.enable(half_duplex=self.half_duplex, jitter_ms=jitter)
         except Exception as e:  # LocalAudioError says what to install or connect
             text = f"could not use this computer's audio devices: {e}"
             self._session.log.append("local", "error", text=text)
