@@ -34,6 +34,7 @@ __all__ = [
     "PROBE_BYTES",
     "SAMPLE_RATE",
     "TRANSPORTS",
+    "WIDGET_ACTIONS",
     "EnvelopeError",
     "as_bytes",
     "audio",
@@ -64,13 +65,20 @@ FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
 BROWSER_KINDS: frozenset[str] = frozenset({"probe", "ready", "mic", "playback", "pong", "control", "status"})
 #: Envelopes the kernel sends to the page.
 KERNEL_KINDS: frozenset[str] = frozenset({"probe", "audio", "interrupt", "ping", "end"})
-#: ``control.action`` values (the user clicked).
-CONTROL_ACTIONS: frozenset[str] = frozenset({"start", "end", "mute", "unmute"})
+#: ``control.action`` values (the user clicked). The ``*-kernel-audio`` / ``use-page-audio`` ones
+#: are for the widget (its kernel-audio mode: ask for the kernel's devices, use them, give them up),
+#: never routed to a call.
+CONTROL_ACTIONS: frozenset[str] = frozenset(
+    {"start", "end", "mute", "unmute", "probe-kernel-audio", "use-kernel-audio", "use-page-audio"}
+)
+#: The control actions the widget handles itself (kernel-audio mode).
+WIDGET_ACTIONS: frozenset[str] = frozenset({"probe-kernel-audio", "use-kernel-audio", "use-page-audio"})
 #: ``playback.event`` values.
 PLAYBACK_EVENTS: frozenset[str] = frozenset({"started", "stopped", "flushed", "underrun"})
 #: Optional ``clock`` field of any page envelope: where its times come from. The page omits it
-#: (= ``browser``); a headless caller standing in for the page sends ``modelled``.
-FRONTEND_CLOCKS: frozenset[str] = frozenset({"browser", "modelled"})
+#: (= ``browser``); a headless caller standing in for the page sends ``modelled``; the kernel's
+#: local-audio front-end (``vatel_nb.local``) sends ``device``: PortAudio's stream time, in ms.
+FRONTEND_CLOCKS: frozenset[str] = frozenset({"browser", "modelled", "device"})
 #: How buffers travel: ``binary`` (comm buffers, the default) or ``base64`` (text inside the
 #: envelope, field ``buffers_b64``: for widget managers whose binary buffers are unreliable).
 TRANSPORTS: frozenset[str] = frozenset({"binary", "base64"})
@@ -210,7 +218,7 @@ def pong(ping_id: int, t_browser: float, *, clock: str | None = None) -> dict[st
 
 
 def control(action: str, *, clock: str | None = None) -> dict[str, Any]:
-    """``control``: the user clicked start | end | mute | unmute."""
+    """``control``: the user clicked start | end | mute | unmute (or a kernel-audio action)."""
     if action not in CONTROL_ACTIONS:
         raise EnvelopeError(f"control action {action!r} is not one of {sorted(CONTROL_ACTIONS)}")
     return _clocked({"kind": "control", "action": action}, clock)

@@ -131,6 +131,8 @@ export class AudioEngine {
 
   _fail(state, error) {
     this._teardown();
+    /** The status state of the last failure (e.g. "mic-denied"), for the kernel-audio offer. */
+    this.errorState = state;
     this._to("fail", error);
     this._send(statusMsg(state, error));
   }

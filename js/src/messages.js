@@ -20,7 +20,7 @@ export const TRANSPORTS = Object.freeze(["binary", "base64"]);
 /** The bytes of a probe buffer (each way): all 256 byte values, in order. */
 export const PROBE_BYTES = Object.freeze(Array.from({ length: 256 }, (_, i) => i));
 /** control.action values (the user clicked). */
-export const CONTROL_ACTIONS = Object.freeze(["start", "end", "mute", "unmute"]);
+export const CONTROL_ACTIONS = Object.freeze(["start", "end", "mute", "unmute", "probe-kernel-audio", "use-kernel-audio", "use-page-audio"]);
 /** playback.event values. */
 export const PLAYBACK_EVENTS = Object.freeze(["started", "stopped", "flushed", "underrun"]);
 /** status.state values the page sends (the error states carry a sentence in `error`). */
@@ -180,7 +180,7 @@ export function pongMsg(id, tBrowser) {
   return { kind: "pong", id, t_browser: round3(tBrowser) };
 }
 
-/** @param {"start" | "end" | "mute" | "unmute"} action */
+/** @param {"start" | "end" | "mute" | "unmute" | "probe-kernel-audio" | "use-kernel-audio" | "use-page-audio"} action */
 export function controlMsg(action) {
   if (!CONTROL_ACTIONS.includes(action)) throw new Error(`unknown control action ${JSON.stringify(action)}`);
   return { kind: "control", action };

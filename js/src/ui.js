@@ -2,7 +2,11 @@
 // engine; removing a view never stops the engine. Stable class names for tests: vatel-call,
 // vatel-status, vatel-level, vatel-speaking, vatel-mute, vatel-transcript, vatel-latency
 // (plus vatel-processing for the mic-processing switch, vatel-interrupted / vatel-cut on an
-// agent line the user cut off).
+// agent line the user cut off; vatel-kernel-audio for the offer of the kernel's devices and
+// vatel-kernel-note while they carry the call).
+import { probeEnvironment, checkEnvironment } from "./env.js";
+import { controlMsg } from "./messages.js";
+import { offerKernelAudio, wantsKernelProbe, kernelCallActive, kernelNote } from "./kernel_audio.js";
 
 import { listenModel } from "./kernel_link.js";
 
@@ -32,6 +36,8 @@ export const WIDGET_CSS = `
 .vatel-widget .vatel-line.vatel-agent .vatel-who { color: var(--jp-brand-color1, #1976d2); }
 .vatel-widget .vatel-line.vatel-partial { color: var(--jp-ui-font-color2, #757575); font-style: italic; }
 .vatel-widget .vatel-line .vatel-cut { color: var(--jp-warn-color1, #f57c00); font-style: italic; }
+.vatel-widget .vatel-kernel-note { color: var(--jp-ui-font-color2, #616161); margin: 4px 0; }
+.vatel-widget [hidden] { display: none !important; }
 `;
 
 const LABELS = { idle: "Idle — press Start call", connecting: "Connecting…", live: "Live", ending: "Ending…", ended: "Call ended" };
@@ -103,7 +109,11 @@ export function renderView(model, el, engine) {
   const proc = /** @type {HTMLInputElement} */ (h("input"));
   proc.type = "checkbox";
   procLabel.append(proc, " mic processing (echo cancellation, noise suppression, auto gain; applies on next start)");
-  row1.append(call, mute, procLabel);
+  const kernelBtn = /** @type {HTMLButtonElement} */ (h("button", "vatel-kernel-audio", "Use this computer's audio devices (kernel)"));
+  kernelBtn.hidden = true;
+  row1.append(call, mute, procLabel, kernelBtn);
+  const kernelNoteEl = h("div", "vatel-kernel-note");
+  kernelNoteEl.hidden = true;
   const row2 = h("div", "vatel-row");
   const status = h("span", "vatel-status");
   const level = h("div", "vatel-level");
@@ -114,22 +124,45 @@ export function renderView(model, el, engine) {
   const latency = h("span", "vatel-latency");
   row2.append(status, level, speaking, latency);
   const transcript = h("div", "vatel-transcript");
-  root.append(style, title, row1, row2, transcript);
+  root.append(style, title, row1, kernelNoteEl, row2, transcript);
+  // the page cannot capture here (e.g. VS Code's webview): the kernel's own devices may
+  const envProblem = checkEnvironment(probeEnvironment(globalThis));
+  const pageProblem = envProblem ? envProblem.state : null;
+  let probed = false;
   el.append(root);
 
+  const kernelMode = () => model.get("audio_source") === "kernel";
+
   const update = () => {
-    const st = viewStatus({ engineState: engine.state, engineError: engine.error, traitStatus: model.get("status"), traitError: model.get("error"), acked: engine.callAcked });
+    const kernel = kernelMode();
+    const engineErrorState = engine.state === "error" ? engine.errorState || null : null;
+    if (!kernel && !probed && wantsKernelProbe({ pageProblem, engineErrorState })) {
+      probed = true;
+      model.send(controlMsg("probe-kernel-audio"));
+    }
+    const kernelAudio = model.get("kernel_audio") || {};
+    kernelBtn.hidden = !offerKernelAudio({ kernelAudio, audioSource: model.get("audio_source"), pageProblem, engineErrorState });
+    kernelNoteEl.hidden = !kernel;
+    if (kernel) kernelNoteEl.textContent = kernelNote(kernelAudio, !!model.get("half_duplex"));
+    // kernel mode: the page's engine stays idle; the call's state is the kernel's
+    const active = kernel ? kernelCallActive(model.get("status")) : engine.active;
+    const st = kernel
+      ? viewStatus({ engineState: "idle", traitStatus: model.get("status"), traitError: model.get("error") })
+      : viewStatus({ engineState: engine.state, engineError: engine.error, traitStatus: model.get("status"), traitError: model.get("error"), acked: engine.callAcked });
     status.dataset.state = st.state;
     status.textContent = st.text;
-    call.dataset.active = String(engine.active);
-    call.textContent = engine.active ? "End call" : "Start call";
-    call.disabled = engine.state === "ending";
-    const muted = engine.muted;
+    call.dataset.active = String(active);
+    call.textContent = active ? "End call" : "Start call";
+    call.disabled = !kernel && engine.state === "ending";
+    const muted = kernel ? !!model.get("muted") : engine.muted;
     mute.setAttribute("aria-pressed", String(muted));
     mute.textContent = muted ? "Unmute" : "Mute";
-    mute.disabled = !engine.active;
+    mute.disabled = !active;
     proc.checked = model.get("mic_processing") !== false;
-    const lv = engine.active && !muted ? engine.level : 0;
+    procLabel.hidden = kernel;
+    level.hidden = kernel;
+    speaking.hidden = kernel;
+    const lv = !kernel && engine.active && !muted ? engine.level : 0;
     levelBar.style.width = `${Math.round(lv * 100)}%`;
     level.dataset.level = lv.toFixed(2);
     speaking.dataset.speaking = String(engine.agentSpeaking);
@@ -158,15 +191,26 @@ export function renderView(model, el, engine) {
   // every listener of this view goes when `life` aborts (the cleanup anywidget calls)
   const life = new AbortController();
   const signal = life.signal;
+  // kernel mode: custom `control` envelopes, never trait writes (a trait update from the page waits
+  // for the kernel to go idle, and a notebook cell awaiting the call keeps it busy)
   call.addEventListener(
     "click",
     () => {
-      if (engine.active) engine.hangUp();
+      if (kernelMode()) model.send(controlMsg(kernelCallActive(model.get("status")) ? "end" : "start"));
+      else if (engine.active) engine.hangUp();
       else void engine.start();
     },
     { signal },
   );
-  mute.addEventListener("click", () => engine.setMuted(!engine.muted), { signal });
+  mute.addEventListener(
+    "click",
+    () => {
+      if (kernelMode()) model.send(controlMsg(model.get("muted") ? "unmute" : "mute"));
+      else engine.setMuted(!engine.muted);
+    },
+    { signal },
+  );
+  kernelBtn.addEventListener("click", () => model.send(controlMsg("use-kernel-audio")), { signal });
   proc.addEventListener(
     "change",
     () => {
@@ -177,12 +221,12 @@ export function renderView(model, el, engine) {
   );
 
   signal.addEventListener("abort", engine.subscribe(update), { once: true });
-  const traits = ["status", "error", "muted", "mic_processing", "last_latency_ms", "last_latency_kind", "agent_name", "backend"];
+  const traits = ["status", "error", "muted", "mic_processing", "last_latency_ms", "last_latency_kind", "agent_name", "backend", "kernel_audio", "audio_source", "half_duplex"];
   for (const t of traits) listenModel(model, `change:${t}`, update, signal);
   listenModel(model, "change:transcript", renderTranscript, signal);
   update();
   renderTranscript();
-  if (model.get("autostart") && engine.state === "idle") void engine.start();
+  if (model.get("autostart") && engine.state === "idle" && !kernelMode()) void engine.start();
 
   return () => {
     life.abort();

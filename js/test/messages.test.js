@@ -5,7 +5,7 @@ import * as M from "../src/messages.js";
 test("kind sets match the contract (docs/architecture.md, vatel_nb/widget/_messages.py)", () => {
   assert.deepEqual([...M.BROWSER_KINDS].sort(), ["control", "mic", "playback", "pong", "probe", "ready", "status"]);
   assert.deepEqual([...M.KERNEL_KINDS].sort(), ["audio", "end", "interrupt", "ping", "probe"]);
-  assert.deepEqual([...M.CONTROL_ACTIONS].sort(), ["end", "mute", "start", "unmute"]);
+  assert.deepEqual([...M.CONTROL_ACTIONS].sort(), ["end", "mute", "probe-kernel-audio", "start", "unmute", "use-kernel-audio", "use-page-audio"]);
   assert.deepEqual([...M.PLAYBACK_EVENTS].sort(), ["flushed", "started", "stopped", "underrun"]);
   assert.ok(Object.isFrozen(M.BROWSER_KINDS));
   for (const s of ["mic-denied", "insecure-context", "no-audio-worklet", "vscode-webview"]) assert.ok(M.STATUS_STATES.includes(s));

@@ -88,11 +88,13 @@ from ._call import add_call  # noqa: E402
 from ._demo import add_demo  # noqa: E402
 from ._report import add_report  # noqa: E402
 from ._suite import add_suite  # noqa: E402
+from ._talk import add_talk  # noqa: E402
 
 _SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_simulator,
     add_demo,
     add_call,
+    add_talk,
     add_report,
     add_suite,
 ]

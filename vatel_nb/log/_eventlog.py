@@ -133,8 +133,9 @@ class EventLog:
         ``t_browser``   float64                 raw browser ``performance.now()`` ms
         ``t_mapped``    float64                 ``t_browser`` on the kernel clock, s since t0 (ClockSync,
                                                 all samples known at the time of the call)
-        ``clock``       category                kernel | browser | modelled: where the timing came from
-                                                (default: browser if ``t_browser`` is set, else kernel)
+        ``clock``       category                kernel | browser | modelled | device: where the timing
+                                                came from (default: browser if ``t_browser`` is set,
+                                                else kernel; device = PortAudio stream time)
         ``detail``      object                  dict of anything else (None when empty)
         ==============  ======================  ===========================================================
         """

@@ -10,8 +10,9 @@ __all__ = ["CLOCKS", "COLUMNS", "FIELDS", "SOURCES", "empty_frame"]
 
 #: Allowed ``source`` values.
 SOURCES: tuple[str, ...] = ("server", "client", "browser", "local")
-#: Allowed ``clock`` values (where a row's timing came from).
-CLOCKS: tuple[str, ...] = ("kernel", "browser", "modelled")
+#: Allowed ``clock`` values (where a row's timing came from): ``device`` = a kernel-side audio
+#: device's own clock (PortAudio stream time, the local-audio front-end), measured like ``browser``.
+CLOCKS: tuple[str, ...] = ("kernel", "browser", "modelled", "device")
 #: Named row fields (keyword arguments of :meth:`EventLog.append`); any other keyword goes to ``detail``.
 FIELDS: tuple[str, ...] = (
     "turn_id",

@@ -324,7 +324,8 @@ class CallCore:
         elif action in ("mute", "unmute"):
             self.muted = action == "mute"
             fx.state["muted"] = self.muted
-        # "start" during a call: nothing to do (the session starts calls)
+        # "start" during a call: nothing to do (the session starts calls); the kernel-audio actions
+        # are the widget's and never reach a call
 
     def _playback(self, envelope: dict[str, Any], t: float, fx: Effects) -> None:
         event, turn = envelope["event"], envelope.get("turn_id")

@@ -20,6 +20,7 @@ import traitlets
 
 from .. import envelope as env
 from ._bundle import widget_esm
+from ._kernel_audio import KernelAudio, probe_kernel_audio
 
 __all__ = ["VatelWidget"]
 
@@ -32,7 +33,12 @@ class VatelWidget(anywidget.AnyWidget):
     ms; None: adaptive playout), ``autostart``, ``agent_name``, ``backend``, ``transport``
     (``"auto"``: the page probes binary buffers each way before ``ready`` and falls back to base64
     if either fails; ``"binary"`` / ``"base64"``: no probe, use that; the choice is in
-    ``session.frontend_info["transport"]`` and the log's ``browser/status ready`` row).
+    ``session.frontend_info["transport"]`` and the log's ``browser/status ready`` row); the
+    kernel-audio mode (:mod:`._kernel_audio`): ``kernel_audio`` (what the kernel's devices are,
+    once the page asked with ``control probe-kernel-audio``), ``audio_source`` (``"page"`` |
+    ``"kernel"``: set by the kernel once ``control use-kernel-audio`` / ``use-page-audio`` took
+    effect), ``half_duplex`` (kernel mode: mic muted while the agent is audible; there is no echo
+    cancellation on that path).
     """
 
     _esm = widget_esm()
@@ -53,6 +59,13 @@ class VatelWidget(anywidget.AnyWidget):
     transport = traitlets.Enum(
         ("auto", "binary", "base64"), "auto", help="how audio travels: probe (auto), binary or base64"
     ).tag(sync=True)
+    kernel_audio = traitlets.Dict(
+        {}, help="the kernel's audio devices: {available, input, output, reason}; {} until probed"
+    ).tag(sync=True)
+    audio_source = traitlets.Unicode("page", help='"page" | "kernel" (the kernel\'s devices)').tag(sync=True)
+    half_duplex = traitlets.Bool(False, help="kernel audio: mic muted while the agent is audible").tag(
+        sync=True
+    )
 
     def __init__(self, session: Any = None, **kwargs: Any) -> None:
         self._state_lock = threading.RLock()
@@ -63,8 +76,60 @@ class VatelWidget(anywidget.AnyWidget):
         self._session = session
         self.on_msg(self._on_custom)
         self.observe(self._on_muted, names="muted")
+        self._kernel = KernelAudio(session, self, self.update_state) if session is not None else None
         if session is not None:
             session.attach(self)
+
+    # ------------------------------------------------------------------ kernel-audio mode
+
+    def probe_kernel_audio(self) -> dict[str, Any]:
+        """Look for the kernel's audio devices now; sets and returns ``kernel_audio``."""
+        info = probe_kernel_audio()
+        with self._state_lock:
+            self.kernel_audio = info
+        return info
+
+    def use_kernel_audio(self, use: bool = True) -> None:
+        """Run calls through the kernel's own devices (``use``), or give them back to the page; what
+        the page's ``control use-kernel-audio`` / ``use-page-audio`` do. Returns at once (PortAudio
+        may take a moment): ``audio_source`` says when it took effect, ``error`` why it did not."""
+        if self._kernel is not None:
+            threading.Thread(
+                target=self._switch_source,
+                args=("kernel" if use else "page",),
+                name="vatel-kernel-audio",
+                daemon=True,
+            ).start()
+
+    def _switch_source(self, source: str) -> None:
+        kernel = self._kernel
+        assert kernel is not None
+        if source != "kernel":
+            kernel.disable()
+            with self._state_lock:
+                self.audio_source = "page"
+            return
+        try:
+            # the kernel's devices keep a fixed cushion (60 ms unless jitter_ms sets one)
+            jitter = self.jitter_ms if self.jitter_ms is not None else 60.0
+            kernel.enable(half_duplex=self.half_duplex, jitter_ms=jitter)
+        except Exception as e:  # LocalAudioError says what to install or connect
+            text = f"could not use this computer's audio devices: {e}"
+            self._session.log.append("local", "error", text=text)
+            with self._state_lock, self.hold_sync():
+                self.error = text
+                self.audio_source = "page"
+                self.kernel_audio = {**self.kernel_audio, "reason": text}
+        else:
+            with self._state_lock, self.hold_sync():
+                self.error = ""
+                self.audio_source = "kernel"
+
+    def close(self) -> None:
+        """Close the widget (and the kernel's audio devices, if it had opened them)."""
+        if self._kernel is not None:
+            self._kernel.disable()
+        super().close()
 
     # ------------------------------------------------------------------ page → kernel (any thread)
 
@@ -75,6 +140,20 @@ class VatelWidget(anywidget.AnyWidget):
     def _on_custom(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
         session = self._session
         if session is not None and isinstance(content, dict):
+            kernel = self._kernel
+            action = content.get("action") if content.get("kind") == "control" else None
+            if action in env.WIDGET_ACTIONS:  # the widget's own: not for the call
+                if action == "probe-kernel-audio":
+                    if not self.kernel_audio:  # PortAudio may take a moment: not on the comm thread
+                        threading.Thread(target=self.probe_kernel_audio, daemon=True).start()
+                else:
+                    self.use_kernel_audio(action == "use-kernel-audio")
+                return
+            if kernel is not None and kernel.active:
+                if content.get("kind") in ("mic", "playback", "ready", "pong"):
+                    return  # the kernel's devices are the front-end: the page's audio is not used
+                if content.get("kind") == "control" and content.get("action") == "start":
+                    kernel.new_call()
             session.handle_frontend(content, list(buffers or ()))
 
     def _on_muted(self, change: dict[str, Any]) -> None:

@@ -1,0 +1,135 @@
+"""The local-audio front-end's I/O-free core: capture framing, playback events, flush, half duplex."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vatel_nb import envelope as env
+from vatel_nb.envelope import FRAME_SAMPLES, SAMPLE_RATE
+from vatel_nb.local import DEVICE_CLOCK, LocalAudioCore, level_dbfs
+
+BLOCK = 480
+DT = BLOCK / SAMPLE_RATE
+
+
+def tone(n: int, amp: int = 8000) -> np.ndarray:
+    return (amp * np.sin(np.arange(n) * 2 * np.pi * 440 / SAMPLE_RATE)).astype(np.int16)
+
+
+def run_blocks(core: LocalAudioCore, n_blocks: int, t0: float = 100.0):
+    """Render ``n_blocks`` blocks from device time ``t0``; returns (audio, playback envelopes)."""
+    out, events = [], []
+    for i in range(n_blocks):
+        block, evs = core.render(BLOCK, t0 + i * DT)
+        out.append(block)
+        events += [e for e, _ in evs]
+    return np.concatenate(out), events
+
+
+def test_capture_frames_carry_the_adc_time_of_their_first_sample():
+    core = LocalAudioCore()
+    sent = []
+    # blocks of 300 samples: frames straddle blocks
+    for i in range(8):
+        sent += core.capture(tone(300), 10.0 + i * 300 / SAMPLE_RATE)
+    assert len(sent) == 8 * 300 // FRAME_SAMPLES
+    for k, (e, bufs) in enumerate(sent):
+        env.validate_browser_envelope(e, bufs)
+        assert e["clock"] == DEVICE_CLOCK and e["seq"] == k
+        assert e["t_browser"] == pytest.approx((10.0 + k * FRAME_SAMPLES / SAMPLE_RATE) * 1e3)
+        assert len(bufs[0]) == FRAME_SAMPLES * 2
+    joined = np.concatenate([np.frombuffer(b[0], "<i2") for _, b in sent])
+    assert np.array_equal(joined, np.concatenate([tone(300)] * 8)[: joined.size])
+
+
+def test_capture_restarts_framing_after_a_gap():
+    core = LocalAudioCore()
+    core.capture(tone(240), 1.0)
+    frames = core.capture(tone(480), 5.0)  # an overflow: time jumped
+    assert [e["t_browser"] for e, _ in frames] == [pytest.approx(5000.0)]
+
+
+def test_a_turn_starts_after_the_cushion_and_stops_after_its_last_sample():
+    core = LocalAudioCore(jitter_s=0.06)
+    pcm = tone(2400)  # 100 ms
+    core.audio("t1", pcm[:960].tobytes(), False)  # 40 ms: under the cushion
+    block, evs = core.render(BLOCK, 100.0)
+    assert not evs and not block.any()
+    core.audio("t1", pcm[960:].tobytes(), True)
+    audio, events = run_blocks(core, 6, t0=100.0 + DT)
+    assert [e["event"] for e in events] == ["started", "stopped"]
+    assert events[0]["t_browser"] == pytest.approx((100.0 + DT) * 1e3)
+    assert events[1]["t_browser"] == pytest.approx((100.0 + DT + 2400 / SAMPLE_RATE) * 1e3)
+    assert events[1]["samples"] == 2400
+    assert np.array_equal(audio[:2400], pcm)
+    assert not audio[2400:].any()
+    assert not core.playing
+
+
+def test_started_time_is_where_the_turn_falls_inside_the_block():
+    core = LocalAudioCore(jitter_s=0.0)
+    core.audio("a", tone(100).tobytes(), True)
+    core.audio("b", tone(480).tobytes(), True)
+    _, events = run_blocks(core, 3, t0=0.0)
+    by = {(e["turn_id"], e["event"]): e["t_browser"] for e in events}
+    assert by[("a", "stopped")] == pytest.approx(100 / SAMPLE_RATE * 1e3)
+    assert by[("b", "started")] == pytest.approx(100 / SAMPLE_RATE * 1e3)
+
+
+def test_interrupt_fades_out_reports_played_and_dropped_and_drops_late_chunks():
+    core = LocalAudioCore(jitter_s=0.0, ramp_s=0.02)
+    core.audio("t1", tone(24000).tobytes(), False)
+    run_blocks(core, 5, t0=0.0)  # 2400 samples played
+    core.interrupt("t1")
+    audio, events = run_blocks(core, 2, t0=5 * DT)
+    (flushed,) = events
+    assert flushed["event"] == "flushed" and flushed["samples"] == 2400 + 480
+    assert flushed["dropped_samples"] == 24000 - 2880
+    assert flushed["t_browser"] == pytest.approx((5 * DT + 0.02) * 1e3)
+    assert abs(int(audio[470])) < abs(int(tone(24000)[2400 + 470])) + 1
+    assert not audio[480:].any()
+    core.audio("t1", tone(480).tobytes(), True)  # late chunk of the cut turn
+    assert core.late_chunks == 1 and not core.playing
+
+
+def test_underrun_is_reported_with_the_silence_inserted():
+    core = LocalAudioCore(jitter_s=0.0)
+    core.audio("t1", tone(480).tobytes(), False)
+    _, ev1 = run_blocks(core, 3, t0=0.0)  # 1 block of audio, then 2 blocks dry
+    core.audio("t1", tone(480).tobytes(), True)
+    _, ev2 = run_blocks(core, 2, t0=3 * DT)
+    events = ev1 + ev2
+    assert [e["event"] for e in events] == ["started", "underrun", "stopped"]
+    under = events[1]
+    assert under["t_browser"] == pytest.approx(DT * 1e3) and under["samples"] == 960
+
+
+def test_half_duplex_sends_silence_while_the_agent_is_audible_and_for_the_tail():
+    core = LocalAudioCore(jitter_s=0.0, half_duplex=True, gate_tail_s=0.1)
+    loud = tone(480)
+    assert np.frombuffer(core.capture(loud, 0.0)[0][1][0], "<i2").any()
+    core.audio("t1", tone(960).tobytes(), True)
+    run_blocks(core, 3, t0=1.0)  # agent audible 1.00–1.04 s
+    gated = core.capture(loud, 1.02) + core.capture(loud, 1.02 + DT) + core.capture(loud, 1.02 + 2 * DT)
+    assert all(not np.frombuffer(b[0], "<i2").any() for _, b in gated)
+    assert core.gated_frames == 3
+    later = core.capture(loud, 1.2)
+    assert np.frombuffer(later[0][1][0], "<i2").any()
+
+
+def test_full_duplex_never_gates():
+    core = LocalAudioCore(jitter_s=0.0)
+    core.audio("t1", tone(960).tobytes(), True)
+    run_blocks(core, 1, t0=1.0)
+    assert np.frombuffer(core.capture(tone(480), 1.0)[0][1][0], "<i2").any()
+
+
+def test_end_stops_capture_and_levels_are_dbfs():
+    core = LocalAudioCore()
+    core.end()
+    assert core.capture(tone(480), 0.0) == []
+    full = np.full(480, 32767, np.int16)
+    assert level_dbfs(full) == pytest.approx(0.0, abs=0.01)
+    assert level_dbfs(np.zeros(480, np.int16)) == -120.0
+    assert core.input_db == pytest.approx(level_dbfs(tone(480)))
