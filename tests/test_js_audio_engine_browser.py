@@ -131,10 +131,13 @@ def test_ready_then_mic_frames_at_50_per_second_keep_the_tone(
         sent = page.evaluate(
             "window.__test.sent.map(s => s.msg.kind + ':' + (s.msg.state || s.msg.action || ''))"
         )
-        first = [k for k in sent if not k.startswith("mic")][:3]
-        assert first == ["status:starting", "ready:", "control:start"], sent[:5]
+        first = [k for k in sent if not k.startswith("mic")][:4]
+        assert first == ["status:starting", "probe:", "ready:", "control:start"], sent[:5]
         ready = page.evaluate("window.__test.kinds('ready')[0]")
         assert ready["sample_rate"] == 24000 and ready["processing"] is False
+        # the probe went both ways intact (the test page answers as VatelSession does): binary
+        assert ready["transport"] == "binary", ready
+        assert ready["probe"] == {"to_kernel": True, "to_page": True, "forced": False}, ready
         assert (ready["context_rate"] == 24000) is (not native), ready
         page.wait_for_function("window.__test.kinds('mic').length >= 75", timeout=10000)
         frames = _mic_frames(page)
