@@ -223,3 +223,38 @@ def test_pocketsphinx_hears_the_repertoire_in_two_voices():
             heard.append((text, rec.final()))
         rec.close()
     assert all(text == got for text, got in heard), heard
+
+
+def test_the_recognizer_worker_exits_when_its_parent_is_killed():
+    """A kernel killed by a restart (SIGKILL) must not leave its pocketsphinx worker (≈ 200 MB)
+    running forever: the worker watches its parent and exits within seconds."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys, time\n"
+        "from vatel_nb.simulator import _asr\n"
+        "print(_asr._worker().submit(os.getpid).result(), flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+        os.kill(worker, 0)  # alive while its parent is
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            pytest.fail(f"the worker {worker} outlived its killed parent by 15 s")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import itertools
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -51,7 +52,9 @@ def _worker() -> ProcessPoolExecutor:
         if _pool is None:
             # spawn: never fork a process that runs threads and event loops (a kernel, a server)
             ctx = multiprocessing.get_context("spawn")
-            _pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=ps.warm)
+            _pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=ps.start, initargs=(os.getpid(),)
+            )
             atexit.register(_pool.shutdown, wait=False, cancel_futures=True)
         return _pool
 

@@ -20,6 +20,8 @@ Two facts measured on generated speech shaped this (see ``bench/bench_asr.py``):
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,6 +130,20 @@ def _open_vocabulary():  # type: ignore[no-untyped-def]
     if _open_vocab is None:
         _open_vocab = _new_decoder(None)
     return _open_vocab
+
+
+def start(parent_pid: int) -> None:
+    """The worker's initializer: exit when the process that started it is gone (a kernel killed
+    by a restart, a server stopped with SIGKILL), checked every second, then :func:`warm` up.
+    (A pool worker otherwise waits on its task queue forever: it holds that pipe's write end too.)"""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="vatel-parent-watch", daemon=True).start()
+    warm()
 
 
 def warm(phrases: tuple[str, ...] | None = None) -> list[str]:
