@@ -5,16 +5,7 @@
 // devices, filled once the page sent `control probe-kernel-audio`), `audio_source` "page" |
 // "kernel" (set by the kernel once `control use-kernel-audio` took effect), `half_duplex`.
 
-/** Page states in which the page cannot capture: the kernel's devices are worth offering. */
-export const NO_PAGE_MIC_STATES = Object.freeze([
-  "insecure-context",
-  "no-media-devices",
-  "no-audio-worklet",
-  "vscode-webview",
-  "mic-denied",
-  "no-microphone",
-  "mic-busy",
-]);
+import { NO_PAGE_MIC_STATES } from "./messages.js";
 
 /**
  * Should the page ask the kernel for its devices (`control probe-kernel-audio`)?

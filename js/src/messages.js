@@ -23,10 +23,8 @@ export const PROBE_BYTES = Object.freeze(Array.from({ length: 256 }, (_, i) => i
 export const CONTROL_ACTIONS = Object.freeze(["start", "end", "mute", "unmute", "probe-kernel-audio", "use-kernel-audio", "use-page-audio"]);
 /** playback.event values. */
 export const PLAYBACK_EVENTS = Object.freeze(["started", "stopped", "flushed", "underrun"]);
-/** status.state values the page sends (the error states carry a sentence in `error`). */
-export const STATUS_STATES = Object.freeze([
-  "starting",
-  "ended",
+/** status.state values in which the page cannot capture (the kernel's devices are worth offering). */
+export const NO_PAGE_MIC_STATES = Object.freeze([
   "insecure-context",
   "no-media-devices",
   "no-audio-worklet",
@@ -34,6 +32,13 @@ export const STATUS_STATES = Object.freeze([
   "mic-denied",
   "no-microphone",
   "mic-busy",
+]);
+
+/** status.state values the page sends (the error states carry a sentence in `error`). */
+export const STATUS_STATES = Object.freeze([
+  "starting",
+  "ended",
+  ...NO_PAGE_MIC_STATES,
   "audio-context-failed",
   "autoplay-blocked",
   "engine-error",
