@@ -4,6 +4,7 @@
 import { SAMPLE_RATE, FRAME_SAMPLES } from "./messages.js";
 import { describeMicError } from "./env.js";
 import { WORKLET_SOURCE } from "./worklet_source.js";
+import { CaptureClock } from "./clock.js";
 
 /** A step of the graph failed: `state` is the `status` envelope's error state, `message` the sentence. */
 export class GraphFailure extends Error {
@@ -67,6 +68,25 @@ export class AudioGraph {
     this.source = null;
     this.captureNode = null;
     this.playbackNode = null;
+    /** capture stamps on the mic's timeline: they do not jump when the output stalls */
+    this.captureClock = new CaptureClock();
+    this.captureGaps = 0;
+    // a suspended and resumed context: its frames no longer follow the anchored timeline
+    if (ctx && ctx.addEventListener) ctx.addEventListener("statechange", () => this.captureClock.reanchor());
+  }
+
+  /**
+   * performance.now() ms at which a captured context frame was rendered (the capture stamp), on
+   * the mic's own timeline (clock.js CaptureClock).
+   * @param {number} frame context frame of the first sample
+   * @param {number} gaps the capture worklet's restart count: a change re-anchors the timeline
+   */
+  captureStamp(frame, gaps) {
+    if (gaps !== this.captureGaps) {
+      this.captureGaps = gaps;
+      this.captureClock.reanchor();
+    }
+    return this.captureClock.stamp(frame, this.rate ?? 0, this.clock());
   }
 
   /** Latency the output adds after rendering, ms (baseLatency + outputLatency). */

@@ -76,3 +76,69 @@ export function estimateOffset(samples, best = 3) {
   const offset = offs.length % 2 ? offs[mid] : (offs[mid - 1] + offs[mid]) / 2;
   return { offset, rtt: sel[sel.length - 1].rtt };
 }
+
+/** How fast (ms of offset per s of page time) capture stamps may follow the output mapping: 20×
+ * the drift of real audio clocks (≤ 50 ppm), far below the steps an output stall causes. */
+export const CAPTURE_SLEW_MS_PER_S = 1;
+
+/** A change of the output mapping larger than this (ms) between two readings is a step (a stall). */
+export const CLOCK_STEP_MS = 5;
+
+/**
+ * Capture stamps on the mic's own sample timeline.
+ *
+ * The output mapping (getOutputTimestamp) steps when the *output* stalls: the audio service or
+ * the render thread misses its deadline and the context falls behind real time by the stall
+ * (measured in chromium: +90 to +150 ms steps for a 150 ms stall, and one-reading blips of 50 ms).
+ * The mic's samples stay contiguous through such a stall (the same measurement with a ramp WAV as
+ * the microphone: no sample lost at the step), so a capture stamp that followed each reading would
+ * jump by the stall and misplace every later frame of the user's speech. This clock anchors on the
+ * first valid reading and then advances with the frames themselves; it follows the output mapping
+ * only at `slewMsPerS`, enough for real clock drift. Until the output runs (no valid reading) it
+ * stamps with the fallback of `frameToRenderPerf`, unanchored.
+ */
+export class CaptureClock {
+  /** @param {number} [slewMsPerS] */
+  constructor(slewMsPerS = CAPTURE_SLEW_MS_PER_S) {
+    this.slew = slewMsPerS;
+    /** @type {number | null} anchored offset, ms: performance.now() − context time (× 1000) */
+    this.offset = null;
+    this.lastNowMs = 0;
+    /** @type {number | null} the last reading's measured offset, ms */
+    this.lastMeasured = null;
+    /** output mapping steps seen (> CLOCK_STEP_MS between readings) and their total size, ms */
+    this.steps = 0;
+    this.stepMs = 0;
+  }
+
+  /** Anchor again at the next valid reading (the capture stream restarted, or the context resumed). */
+  reanchor() {
+    this.offset = null;
+  }
+
+  /**
+   * performance.now() ms at which context frame `frame` was rendered, on the capture timeline.
+   * @param {number} frame context frame of the sample
+   * @param {number} rate context sample rate, Hz
+   * @param {{ts?: {contextTime: number, performanceTime: number} | null, currentTime: number, nowMs: number, latencyMs: number}} c
+   * @returns {number} ms
+   */
+  stamp(frame, rate, c) {
+    if (!outputTimestampValid(c.ts)) return frameToRenderPerf(frame, rate, c);
+    const ts = /** @type {{contextTime: number, performanceTime: number}} */ (c.ts);
+    const measured = ts.performanceTime - ts.contextTime * 1000;
+    if (this.lastMeasured !== null && Math.abs(measured - this.lastMeasured) > CLOCK_STEP_MS) {
+      this.steps++;
+      this.stepMs += measured - this.lastMeasured;
+    }
+    this.lastMeasured = measured;
+    if (this.offset === null) {
+      this.offset = measured;
+    } else {
+      const limit = (this.slew * Math.max(0, c.nowMs - this.lastNowMs)) / 1000;
+      this.offset += Math.max(-limit, Math.min(limit, measured - this.offset));
+    }
+    this.lastNowMs = c.nowMs;
+    return (frame / rate) * 1000 + this.offset - c.latencyMs;
+  }
+}

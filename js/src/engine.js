@@ -6,7 +6,7 @@
 // (the cleanup returned from `initialize`), removes every model listener.
 import { readyMsg, playbackMsg, pongMsg, controlMsg, statusMsg } from "./messages.js";
 import { probeEnvironment, checkEnvironment } from "./env.js";
-import { frameToAudiblePerf, frameToRenderPerf } from "./clock.js";
+import { frameToAudiblePerf } from "./clock.js";
 import { EnergyMeter } from "./meter.js";
 import { asUint8 } from "./pcm16.js";
 import { openAudioGraph, abortableSleep, GraphFailure } from "./audio_graph.js";
@@ -213,7 +213,7 @@ export class AudioEngine {
       return;
     }
     this.level = this.meter.update(d.rms, performance.now());
-    const t = frameToRenderPerf(d.frame, this.graph.rate, this.graph.clock());
+    const t = this.graph.captureStamp(d.frame, d.gaps || 0);
     this.link.mic(t, d.pcm);
     this.counts.framesSent++;
     this._emit();
@@ -372,6 +372,8 @@ export class AudioEngine {
       framesCoalesced: this.link.sender.counts.coalesced,
       maxFramesPerEnvelope: this.link.sender.counts.maxBatch,
       playback: this.playStats ? { ...this.playStats } : null,
+      outputClockSteps: this.graph ? this.graph.captureClock.steps : 0,
+      outputClockStepMs: this.graph ? this.graph.captureClock.stepMs : 0,
     };
   }
 }

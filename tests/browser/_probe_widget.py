@@ -56,11 +56,30 @@ export default {
       const mute = ctx.createGain(); mute.gain.value = 0;
       ctx.createMediaStreamSource(stream).connect(node); node.connect(mute); mute.connect(ctx.destination);
       let seq = 0;
+      // chromium's own account of audio glitches: render-thread underruns (they zero-fill the
+      // mic input) and capture frames it did not deliver; null where the browser lacks the API
+      const track = stream.getAudioTracks()[0];
+      // counted from the first mic frame on (a starting context underruns before capture begins)
+      const rawStats = () => {
+        const p = ctx.playbackStats, t = track.stats;
+        return {
+          underrun_events: p ? p.underrunEvents : null,
+          underrun_ms: p ? p.underrunDuration * 1000 : null,
+          undelivered_ms: t ? t.totalFramesDuration - t.deliveredFramesDuration : null,
+        };
+      };
+      let base = null;
+      const audioStats = () => {
+        const now = rawStats(), out = {};
+        for (const k of Object.keys(now)) out[k] = now[k] === null || !base ? now[k] : now[k] - base[k];
+        return out;
+      };
       const toPerf = (ctxTime) => {
         const ts = ctx.getOutputTimestamp();
         return ts.performanceTime + (ctxTime - ts.contextTime) * 1000;
       };
       node.port.onmessage = (e) => {
+        if (base === null) base = rawStats();
         const t = toPerf(e.data.end - 480 / 24000);
         send({ kind: 'mic', seq: seq++, t_browser: t, samples: 480 }, [e.data.pcm]);
         if (seq % 50 === 0) label.textContent = `probe: live, ${seq / 50} s of microphone sent`;
@@ -81,7 +100,7 @@ export default {
           }
           turns.delete(msg.turn_id); next = now;
           send({ kind: 'playback', event: 'flushed', turn_id: msg.turn_id, t_browser: performance.now(),
-                 samples: played, dropped_samples: dropped });
+                 samples: played, dropped_samples: dropped, audio_stats: audioStats() });
           return;
         }
         if (msg.kind !== 'audio') return;

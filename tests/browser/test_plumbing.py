@@ -3,7 +3,9 @@
 JupyterLab and Notebook 7, comms over subshells (the default) and disabled. Asserts from the kernel:
 the page's microphone audio is the WAV (each utterance found intact by cross-correlation, voiced
 spans within 50 ms), frames are contiguous, kernel → page audio was played (started / stopped) and an
-interrupt flushed it; and the comm handler thread shows whether subshells were really used.
+interrupt flushed it; and the comm handler thread shows whether subshells were really used. A
+capture during which chromium reports its own audio glitch (render underruns, undelivered frames)
+is measured once more: the machine lost that audio, not the plumbing.
 """
 
 from __future__ import annotations
@@ -21,10 +23,16 @@ SCRIPT = plumbing_script()
 CAPTURE_S = 6.0
 
 
-@pytest.mark.parametrize("subshells", ["default", "disabled"])
-def test_probe_widget_round_trip(jupyter, subshells, browser_for, notebook_page, tmp_path, artifacts):
-    browser = browser_for("plumbing", SCRIPT)
-    name = f"probe-{jupyter.app}-{subshells}"
+def glitched(stats: dict | None) -> bool:
+    """Chromium itself reports an audio glitch during the capture: its render thread underran
+    (AudioContext.playbackStats: the mic input is zero-filled meanwhile) or capture frames were not
+    delivered (MediaStreamTrack.stats). The machine, not the plumbing, lost audio then."""
+    return bool(stats) and ((stats["underrun_ms"] or 0) > 0 or (stats["undelivered_ms"] or 0) > 0)
+
+
+def capture_once(jupyter, subshells, browser, notebook_page, artifacts, attempt):
+    """Run the probe notebook once; the kernel's record, the captured PCM and chromium's audio stats."""
+    name = f"probe-{jupyter.app}-{subshells}" + (f"-retry{attempt}" if attempt else "")
     result = artifacts / f"{name}.json"
     result.unlink(missing_ok=True)
     probe_notebook(jupyter.root_dir / f"{name}.ipynb", result, CAPTURE_S)
@@ -39,17 +47,35 @@ def test_probe_widget_round_trip(jupyter, subshells, browser_for, notebook_page,
     data = page.wait_for_file(result, timeout_s=60)
     page.screenshot(name)
     data["page"] = page.kernel_info()
-
-    envs = data["envelopes"]
-    status_errors = [e for e in envs if e["kind"] == "status"]
-    assert not status_errors, status_errors
-    ready = [e for e in envs if e["kind"] == "ready"]
-    assert len(ready) == 1 and ready[0]["context_rate"] == RATE
-
-    # the microphone: the WAV's utterances arrive intact, where they belong
     pcm = np.frombuffer(result.with_name(result.name + ".pcm").read_bytes(), dtype="<i2")
-    assert pcm.size == data["mic_frames"] * 480 >= CAPTURE_S * RATE
-    check_utterances(pcm, SCRIPT)
+    flushed = [e for e in data["envelopes"] if e["kind"] == "playback" and e["event"] == "flushed"]
+    stats = flushed[0].get("audio_stats") if flushed else None
+    print(f"chromium audio stats ({name}): {stats}")
+    return data, pcm, stats
+
+
+@pytest.mark.parametrize("subshells", ["default", "disabled"])
+def test_probe_widget_round_trip(jupyter, subshells, browser_for, notebook_page, tmp_path, artifacts):
+    browser = browser_for("plumbing", SCRIPT)
+    # A capture during which chromium reports its own audio glitch is not a measurement of the
+    # plumbing: measure once more (once). Audio lost with no glitch reported fails at once.
+    for attempt in range(2):
+        data, pcm, stats = capture_once(jupyter, subshells, browser, notebook_page, artifacts, attempt)
+        assert stats is not None and stats["underrun_ms"] is not None, "chromium's audio stats are missing"
+        envs = data["envelopes"]
+        status_errors = [e for e in envs if e["kind"] == "status"]
+        assert not status_errors, status_errors
+        ready = [e for e in envs if e["kind"] == "ready"]
+        assert len(ready) == 1 and ready[0]["context_rate"] == RATE
+
+        # the microphone: the WAV's utterances arrive intact, where they belong
+        assert pcm.size == data["mic_frames"] * 480 >= CAPTURE_S * RATE
+        try:
+            check_utterances(pcm, SCRIPT)
+            break
+        except AssertionError:
+            if attempt or not glitched(stats):
+                raise
 
     # kernel → page audio: played, reported, flushed on interrupt
     playback = {(e["turn_id"], e["event"]): e for e in envs if e["kind"] == "playback"}
