@@ -85,6 +85,22 @@ export function jitterTrait(value) {
 }
 
 /**
+ * The `callbacks` argument of model.send that calls `done` once the receiver has taken the
+ * message up: ipywidgets (Jupyter) calls `iopub.status` with the kernel's status messages for it,
+ * and `idle` means the handler ran; marimo calls `callbacks()` itself when its request completed.
+ * @param {() => void} done
+ */
+export function takenUp(done) {
+  const cb = () => done();
+  cb.iopub = {
+    status: (/** @type {any} */ m) => {
+      if (m && m.content && m.content.execution_state === "idle") done();
+    },
+  };
+  return cb;
+}
+
+/**
  * The page's side of the model: kernel envelopes and trait changes go to `handlers` until
  * `signal` aborts; `send` sends one browser envelope (never throws: a closed comm only warns).
  */
@@ -96,7 +112,7 @@ export class KernelLink {
    */
   constructor(model, handlers, signal) {
     this.model = model;
-    this.sender = new Sender((msg, buffers) => model.send(msg, undefined, buffers));
+    this.sender = new Sender((msg, buffers, done) => model.send(msg, done ? takenUp(done) : undefined, buffers));
     this.probeId = 0;
     /** @type {{id: number, resolve: (r: {received: boolean, intact: boolean}) => void} | null} */
     this.probeWaiter = null;

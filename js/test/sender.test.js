@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Sender } from "../src/sender.js";
+import { takenUp } from "../src/kernel_link.js";
 import { unpackBuffers, validateBrowserMessage, pongMsg } from "../src/messages.js";
 
 const frame = (v) => new Int16Array(480).fill(v);
@@ -62,4 +63,58 @@ test("base64 transport: mic and any other envelope are packed; a send that throw
   }, { onError: (k) => errors.push(k) });
   bad.send(pongMsg(1, 2));
   assert.deepEqual(errors, ["pong"]);
+});
+
+/** A Jupyter-like channel: send returns nothing; the kernel's idle status for a message comes later. */
+function ackChannel() {
+  const sent = [];
+  const timers = [];
+  const s = new Sender((msg, buffers, done) => sent.push({ msg, buffers, done }), {
+    setTimeout: (fn, ms) => timers.push({ fn, ms, live: true }) - 1,
+    clearTimeout: (i) => (timers[i].live = false),
+  });
+  return { s, sent, timers };
+}
+
+test("a channel with acknowledgements (Jupyter's idle status): frames coalesce while two wait for the kernel", () => {
+  const { s, sent, timers } = ackChannel();
+  // before any acknowledgement: every frame goes at once (a host that never acknowledges)
+  for (let i = 0; i < 3; i++) s.mic(20 * i, frame(i));
+  assert.equal(sent.length, 3);
+  assert.equal(s.inFlight, 0);
+  sent[0].done(); // the kernel took message 0 up: from now on, wait for acknowledgements
+  for (let i = 3; i < 9; i++) s.mic(20 * i, frame(i));
+  assert.equal(sent.length, 5); // two more in flight, four frames waiting
+  assert.deepEqual(sent.slice(3).map((x) => x.msg.samples), [480, 480]);
+  sent[3].done();
+  assert.equal(sent.length, 6);
+  assert.deepEqual([sent[5].msg.seq, sent[5].msg.t_browser, sent[5].msg.samples], [5, 100, 4 * 480]);
+  const pcm = new Int16Array(sent[5].buffers[0]);
+  assert.deepEqual([pcm[0], pcm[4 * 480 - 1]], [5, 8]);
+  sent[3].done(); // a second idle for the same message counts once
+  assert.equal(s.inFlight, 2);
+  // a lost acknowledgement frees its slot after ackTimeoutMs, and is counted
+  const t = timers.find((x) => x.live);
+  assert.equal(t.ms, 1000);
+  s.mic(200, frame(9));
+  assert.equal(sent.length, 6);
+  t.fn();
+  assert.equal(s.counts.ackTimeouts, 1);
+  assert.equal(sent.length, 7);
+  assert.equal(sent[6].msg.samples, 480);
+  // an acknowledgement after the timeout changes nothing
+  sent[4].done();
+  sent[4].done();
+  assert.ok(s.inFlight >= 0 && s.inFlight <= 2, String(s.inFlight));
+});
+
+test("takenUp: ipywidgets' iopub status callback (idle only) and marimo's plain callback both mean done", () => {
+  let n = 0;
+  const cb = takenUp(() => n++);
+  cb.iopub.status({ content: { execution_state: "busy" } });
+  assert.equal(n, 0);
+  cb.iopub.status({ content: { execution_state: "idle" } });
+  assert.equal(n, 1);
+  cb();
+  assert.equal(n, 2);
 });
