@@ -4,7 +4,7 @@
 import { SAMPLE_RATE, FRAME_SAMPLES } from "./messages.js";
 import { describeMicError } from "./env.js";
 import { WORKLET_SOURCE } from "./worklet_source.js";
-import { CaptureClock } from "./clock.js";
+import { CaptureClock, OutputTimestampFilter } from "./clock.js";
 
 /** A step of the graph failed: `state` is the `status` envelope's error state, `message` the sentence. */
 export class GraphFailure extends Error {
@@ -70,6 +70,7 @@ export class AudioGraph {
     this.playbackNode = null;
     /** capture stamps on the mic's timeline: they do not jump when the output stalls */
     this.captureClock = new CaptureClock();
+    this.outputTs = new OutputTimestampFilter();
     this.captureGaps = 0;
     // a suspended and resumed context: its frames no longer follow the anchored timeline
     if (ctx && ctx.addEventListener) ctx.addEventListener("statechange", () => this.captureClock.reanchor());
@@ -95,12 +96,12 @@ export class AudioGraph {
     return c ? ((c.baseLatency || 0) + (c.outputLatency || 0)) * 1000 : 0;
   }
 
-  /** One reading of the context clock against performance.now() (see clock.js). */
+  /** One reading of the context clock against performance.now(), blips filtered (see clock.js). */
   clock() {
     const c = this.ctx;
     let ts = null;
     try {
-      ts = c && c.getOutputTimestamp ? c.getOutputTimestamp() : null;
+      ts = c && c.getOutputTimestamp ? this.outputTs.filter(c.getOutputTimestamp()) : null;
     } catch {
       ts = null;
     }

@@ -77,6 +77,34 @@ export function estimateOffset(samples, best = 3) {
   return { offset, rtt: sel[sel.length - 1].rtt };
 }
 
+/**
+ * getOutputTimestamp() readings with one-reading blips removed: a render-thread stall was measured
+ * to shift a single reading by ~50 ms and the next one back. Each reading is replaced by one with
+ * the median offset (performanceTime − contextTime × 1000) of the last three, so a blip is ignored
+ * and a real step (an output stall really delays what follows) is taken up at the second reading.
+ */
+export class OutputTimestampFilter {
+  constructor() {
+    /** @type {number[]} the last three offsets, ms */
+    this.offsets = [];
+  }
+
+  /**
+   * @param {{contextTime: number, performanceTime: number} | null | undefined} ts a raw reading
+   * @returns {{contextTime: number, performanceTime: number} | null | undefined} the filtered one
+   *   (invalid readings pass through unchanged and are not remembered)
+   */
+  filter(ts) {
+    if (!outputTimestampValid(ts)) return ts;
+    const r = /** @type {{contextTime: number, performanceTime: number}} */ (ts);
+    this.offsets.push(r.performanceTime - r.contextTime * 1000);
+    if (this.offsets.length > 3) this.offsets.shift();
+    const n = this.offsets.length;
+    const mid = n < 3 ? this.offsets[n - 1] : [...this.offsets].sort((a, b) => a - b)[1];
+    return { contextTime: r.contextTime, performanceTime: r.contextTime * 1000 + mid };
+  }
+}
+
 /** How fast (ms of offset per s of page time) capture stamps may follow the output mapping: 20×
  * the drift of real audio clocks (≤ 50 ppm), far below the steps an output stall causes. */
 export const CAPTURE_SLEW_MS_PER_S = 1;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ctxTimeToPerf, outputTimestampValid, frameToAudiblePerf, frameToRenderPerf, clockSample, estimateOffset, CaptureClock, CAPTURE_SLEW_MS_PER_S } from "../src/clock.js";
+import { ctxTimeToPerf, outputTimestampValid, frameToAudiblePerf, frameToRenderPerf, clockSample, estimateOffset, CaptureClock, CAPTURE_SLEW_MS_PER_S, OutputTimestampFilter } from "../src/clock.js";
 
 test("context time → performance.now() through one getOutputTimestamp reading", () => {
   const ts = { contextTime: 10, performanceTime: 5000 };
@@ -86,4 +86,17 @@ test("capture stamps before the output runs use the unanchored fallback", () => 
   const c = { ts: { contextTime: 0, performanceTime: 0 }, currentTime: 2.05, nowMs: 1100, latencyMs: 40 };
   assert.ok(Math.abs(clock.stamp(2.05 * 24000, 24000, c) - 1100) < 1e-9);
   assert.equal(clock.offset, null);
+});
+
+test("output timestamp filter: a one-reading blip is ignored, a real step is taken at the second reading", () => {
+  const f = new OutputTimestampFilter();
+  const read = (ctx, off) => f.filter({ contextTime: ctx, performanceTime: ctx * 1000 + off });
+  const offs = [];
+  const seq = [100, 100, 100, 150, 100, 100, 190, 190, 190];
+  seq.forEach((off, i) => offs.push(read(1 + i * 0.02, off).performanceTime - (1 + i * 0.02) * 1000));
+  assert.deepEqual(offs.map((o) => Math.round(o)), [100, 100, 100, 100, 100, 100, 100, 190, 190]);
+  // invalid readings pass through and are not remembered
+  assert.equal(f.filter(null), null);
+  assert.deepEqual(f.filter({ contextTime: 0, performanceTime: 0 }), { contextTime: 0, performanceTime: 0 });
+  assert.equal(f.offsets.length, 3);
 });
