@@ -9,13 +9,19 @@
 // callback: ipywidgets' iopub status callback). Jupyter kernels under CPU load were measured
 // handling ~15 comm messages/s against the 50/s of unpaced frames: the queue, and the heard
 // latency, grew without bound. Acknowledgements are only waited for once one has been seen on
-// this channel (a host that never reports them keeps sending every frame at once), and a missing
-// one frees its slot after `ackTimeoutMs`. Pure logic, no DOM: node-tested.
+// this channel (a host that never reports them keeps sending every frame at once), a missing one
+// frees its slot after `ackTimeoutMs`, and there a batch goes out at `maxAckBatch` frames
+// anyway. Pure logic, no DOM: node-tested.
 import { micMsg, packBuffers } from "./messages.js";
 import { asUint8 } from "./pcm16.js";
 
 /** Mic envelopes allowed in flight (sent, not yet taken up) before frames are coalesced. */
 export const MAX_MIC_IN_FLIGHT = 2;
+
+/** On an acknowledging channel (Jupyter) a batch goes out at this many frames (60 ms) even with
+ * every slot taken: the far end treats audio as a live stream (a real-time VAD, the service),
+ * and audio held back for a second then sent at once splits turns and shifts audio. */
+export const MAX_ACK_BATCH = 3;
 
 /** An acknowledgement that has not come after this long (ms) frees its in-flight slot. */
 export const ACK_TIMEOUT_MS = 1000;
@@ -29,13 +35,16 @@ export const ACK_TIMEOUT_MS = 1000;
 export class Sender {
   /**
    * @param {RawSend} send the model's send
-   * @param {{maxInFlight?: number, ackTimeoutMs?: number, onError?: (kind: string, e: unknown) => void,
+   * @param {{maxInFlight?: number, ackTimeoutMs?: number, maxAckBatch?: number, onError?: (kind: string, e: unknown) => void,
    *   setTimeout?: (fn: () => void, ms: number) => unknown, clearTimeout?: (t: unknown) => void}} [opts]
    */
   constructor(send, opts = {}) {
     this.rawSend = send;
     this.maxInFlight = opts.maxInFlight ?? MAX_MIC_IN_FLIGHT;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+    this.maxAckBatch = opts.maxAckBatch ?? MAX_ACK_BATCH;
+    /** send returned a promise (marimo): batches are not capped there (each is an HTTP request) */
+    this.promises = false;
     this.setTimer = opts.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearTimer = opts.clearTimeout ?? ((t) => clearTimeout(/** @type {any} */ (t)));
     /** an acknowledgement (`done`) has been seen on this channel: wait for them from now on */
@@ -84,7 +93,9 @@ export class Sender {
   mic(tBrowser, pcm) {
     this.pending.push({ tBrowser, pcm: asUint8(pcm) });
     this.counts.micFrames++;
-    if (this.inFlight < this.maxInFlight) this._flushMic();
+    if (this.inFlight < this.maxInFlight || (!this.promises && this.pending.length >= this.maxAckBatch)) {
+      this._flushMic();
+    }
   }
 
   _flushMic() {
@@ -115,6 +126,7 @@ export class Sender {
     const r = this.send(micMsg(this.seq++, frames[0].tBrowser, bytes >> 1), [out.buffer], () => finish(true));
     if (!ticket.open) return; // taken up at once
     if (r && typeof (/** @type {any} */ (r).then) === "function") {
+      this.promises = true;
       ticket.counted = true;
       this.inFlight++;
       /** @type {Promise<unknown>} */ (r).then(
