@@ -166,6 +166,11 @@ def to_wire(message: ServerMessage | ClientMessage) -> dict[str, Any]:
     return {"type": message.type, "data": message._data()}
 
 
+#: ``json.dumps(obj, separators=(",", ":"))`` without building an encoder per call (one per mic
+#: frame, 50 a second): the same text; thread-safe (``encode`` keeps no state between calls).
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def serialize(message: ServerMessage | ClientMessage, *, null_empty_data: bool = False) -> str:
     """The message as compact JSON text, ready for a WebSocket text frame (``extra`` is never sent).
 
@@ -175,5 +180,5 @@ def serialize(message: ServerMessage | ClientMessage, *, null_empty_data: bool =
     """
     data = message._data()
     if null_empty_data and not data and not message._FIELDS:
-        return json.dumps({"type": message.type, "data": None}, separators=(",", ":"))
-    return json.dumps({"type": message.type, "data": data}, separators=(",", ":"))
+        return _compact_json({"type": message.type, "data": None})
+    return _compact_json({"type": message.type, "data": data})
