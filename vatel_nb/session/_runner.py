@@ -111,9 +111,12 @@ class CallRunner:
 
     def apply(self, fx: Effects) -> None:
         """Carry out what the core decided (rows, sends, envelopes, state, tools, end)."""
-        record = self._record
+        append, record = self.log.append, self._record
         for r in fx.rows:
-            record(r)
+            if r.__class__ is Row:  # most rows: inline
+                append(r.source, r.type, r.t, **r.fields)
+            else:
+                record(r)
         for item in fx.send:
             if item.__class__ is MicFrame:
                 self._queue_mic(item)
