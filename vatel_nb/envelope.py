@@ -337,9 +337,6 @@ def as_bytes(buffer: Any) -> bytes:
         raise EnvelopeError(f"a binary buffer must be bytes-like, got {type(buffer).__name__}") from e
 
 
-_FLOAT_OR_INT = (float, int)
-
-
 def mic_frame(envelope: Any, buffers: list[Any]) -> tuple[int, float, bytes, str | None] | None:
     """The hot path for the commonest envelope: ``(seq, t_browser ms, pcm, clock)`` of a well-formed
     binary-transport ``mic`` envelope (exact JSON types, one buffer of whole PCM16 samples),
@@ -351,7 +348,7 @@ def mic_frame(envelope: Any, buffers: list[Any]) -> tuple[int, float, bytes, str
     samples, clock = envelope.get("samples"), envelope.get("clock")
     if (
         seq.__class__ is not int
-        or t_browser.__class__ not in _FLOAT_OR_INT
+        or t_browser.__class__ not in _NUMBER
         or not (samples is None or samples.__class__ is int)
         or not (clock is None or (clock.__class__ is str and clock in FRONTEND_CLOCKS))
         or "buffers_b64" in envelope

@@ -87,8 +87,7 @@ class CallRunner:
         self._client: AsyncVatel | None = None
         self._conn: VatelConnection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        # mic frames waiting for the socket (bounded: ``mic_capacity``, ≤ 0 = unbounded); the send
-        # task waits on ``_mic_wake`` only when it is empty
+        # mic frames for the socket (≤ mic_capacity; ≤ 0: unbounded); the sender awaits _mic_wake if none
         self._mic_q: deque[MicFrame] = deque()
         self._mic_cap = settings.mic_capacity if settings.mic_capacity > 0 else float("inf")
         self._mic_wake: asyncio.Future[None] | None = None
@@ -122,16 +121,14 @@ class CallRunner:
                 self._queue_mic(item)
             else:
                 self._spawn(self._send_output(item), "vatel-tool-output")
-        if fx.page:
-            for envelope, buffers in fx.page:
-                if envelope["kind"] == "end":
-                    envelope = dict(envelope, reason=self.settings.scrub(envelope["reason"]))
-                self._to_page(envelope, buffers)
+        for envelope, buffers in fx.page:
+            if envelope["kind"] == "end":
+                envelope = dict(envelope, reason=self.settings.scrub(envelope["reason"]))
+            self._to_page(envelope, buffers)
         if fx.state:
             self._on_state(fx.state)
-        if fx.tools:
-            for call in fx.tools:
-                self._spawn(self._run_tool(call), f"vatel-tool-{call.tool_name}")
+        for call in fx.tools:
+            self._spawn(self._run_tool(call), f"vatel-tool-{call.tool_name}")
         if fx.latency:
             self._update_latency()
         if fx.end is not None and not self.core.finished:
