@@ -331,3 +331,12 @@ def _spec_accepts(obj: Any) -> bool:
     if ok and obj["type"] == "response_audio":
         return _pcm16_b64(obj["data"]["audio"])
     return ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(audio=st.one_of(st.text(), st.binary(max_size=2000).map(lambda b: base64.b64encode(b).decode())))
+def test_input_audio_text_is_exactly_the_generic_json(audio):
+    """serialize's input_audio path (one escaped string in a template) gives json.dumps' text."""
+    message = InputAudio(audio)
+    assert serialize(message) == json.dumps(to_wire(message), separators=(",", ":"))
+    assert parse_client_message(serialize(message)) == message

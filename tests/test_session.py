@@ -364,6 +364,55 @@ def test_flooded_mic_frames_are_dropped_counted_and_logged_never_queued_unbounde
     assert len(received) == st["mic_sent"] == len(s.log.user_audio)
 
 
+def test_each_mic_frame_is_two_rows_and_one_chunk_and_bad_ones_are_errors_in_between(
+    fixture_server, no_vatel_env
+):
+    """The contract of a mic frame in the log: ``browser/mic-captured`` at hand-off and
+    ``client/input_audio`` at send, plus its audio on the user track at the send time; a malformed
+    frame from the page thread is a ``local/error`` row and the frames around it are all kept."""
+
+    async def main():
+        s = make_session(fixture_server)
+        s.attach(ListFrontend())
+        s.handle_frontend(READY)
+        await s.start()
+        pcm = np.arange(480, dtype="<i2").tobytes()
+
+        def page() -> None:
+            for i in range(5):
+                s.handle_frontend({"kind": "mic", "seq": i, "t_browser": 1000.0 + 20 * i}, [memoryview(pcm)])
+            s.handle_frontend(["mic"])  # not an object
+            s.handle_frontend({"kind": "mic", "seq": 99, "t_browser": 1.0}, [pcm[:-1]])  # odd bytes
+            for i in range(5, 10):
+                s.handle_frontend({"kind": "mic", "seq": i, "t_browser": 1000.0 + 20 * i}, [pcm])
+
+        await asyncio.get_running_loop().run_in_executor(None, page)
+        await until(lambda: s.stats()["mic_sent"] == 10, "ten frames sent")
+        await s.end()
+        return s
+
+    s = asyncio.run(main(), debug=True)
+    captured, sent = rows(s, "browser", "mic-captured"), rows(s, "client", "input_audio")
+    assert [r[3] for r in captured] == [
+        {"seq": i, "samples": 480, "t_browser": 1000.0 + 20 * i, "clock": None} for i in range(10)
+    ]
+    assert [r[3] for r in sent] == [{"samples": 480, "seq": i} for i in range(10)]
+    assert all(c[0] <= x[0] for c, x in zip(captured, sent, strict=True)), "captured, then sent"
+    errors = [r[3]["text"] for r in rows(s, "local", "error")]
+    assert len(errors) == 2 and "must be a JSON object" in errors[0] and "odd number of bytes" in errors[1]
+    track = s.log.user_audio
+    assert track.seqs() == list(range(10)) and track.times().tolist() == [r[0] for r in sent]
+    assert track.t_browser().tolist() == [1000.0 + 20 * i for i in range(10)]
+    assert track.pcm().tolist() == list(range(480)) * 10
+    ev = s.events
+    mic = ev[ev["type"] == "mic-captured"]
+    assert mic["seq"].tolist() == list(range(10)) and (mic["clock"] == "browser").all()
+    assert mic["t_browser"].tolist() == [1000.0 + 20 * i for i in range(10)]
+    out = ev[ev["type"] == "input_audio"]
+    assert (out["source"] == "client").all() and (out["clock"] == "kernel").all()
+    assert out["samples"].tolist() == [480] * 10 and out["t_browser"].isna().all()
+
+
 def test_bad_envelopes_are_logged_not_fatal(fixture_server, no_vatel_env):
     async def main():
         s = make_session(fixture_server)

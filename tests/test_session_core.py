@@ -93,8 +93,9 @@ def test_mic_frames_become_sends_silence_while_muted_and_nothing_after_the_end()
     assert fx.rows[0].type == "mic-captured" and fx.rows[0].fields["t_browser"] == 100.0
     message = InputAudio.from_pcm(pcm)
     sent = core.mic_sent(fx.send[0], message, 0.51)
-    assert isinstance(sent.rows[0], ClientRecord) and sent.rows[0].pcm == pcm and core.frames_sent == 1
-    assert sent.rows[0].msg is message, "recorded as sent: encoded once"
+    assert isinstance(sent, ClientRecord) and sent.pcm == pcm and core.frames_sent == 1
+    assert sent.msg is message, "recorded as sent: encoded once"
+    assert (sent.t, sent.seq, sent.t_browser) == (0.51, 0, 100.0)
     assert core.frontend(env.control("mute"), [], 0.6).state == {"muted": True}
     assert core.frontend(env.mic(1, 120.0), [pcm], 0.7).send == [MicFrame(1, 120.0, bytes(960))]
     fx = core.closed(0.8, "bye", clean=True, code=1000, close_reason="", had_socket=True)
@@ -127,3 +128,66 @@ def test_tools_end_and_page_end():
     core.server(SessionStarted("s1"), 0.1)
     assert core.session_id == "s1"
     assert core.server(SessionEnded(), 2.0).end == "the agent ended the call" and core.server_ended
+
+
+def test_a_mic_frame_is_the_same_row_and_send_on_the_fast_path_and_the_validated_one(monkeypatch):
+    pcm = np.arange(480, dtype="<i2").tobytes()
+    frames = [
+        (env.mic(0, 100.0), [pcm]),
+        (env.mic(1, 120.0, clock="modelled"), [memoryview(pcm)]),
+        ({"kind": "mic", "seq": 2, "t_browser": 140}, [bytearray(pcm)]),  # no samples, an int time
+        env.pack(env.mic(3, 160.0, clock="device"), [pcm], "base64"),  # only the validated path
+    ]
+
+    def run(core: CallCore) -> list:
+        out = []
+        for i, (envelope, buffers) in enumerate(frames):
+            fx = core.frontend(envelope, buffers, 0.5 + i)
+            out.append((fx.rows, fx.send, fx.page, fx.state, fx.end))
+        return out
+
+    fast = run(live_core())
+    monkeypatch.setattr(env, "mic_frame", lambda envelope, buffers: None)
+    assert run(live_core()) == fast
+    assert [rows[0] for rows, *_ in fast] == [
+        Row("browser", "mic-captured", 0.5, {"seq": 0, "samples": 480, "t_browser": 100.0, "clock": None}),
+        Row(
+            "browser",
+            "mic-captured",
+            1.5,
+            {"seq": 1, "samples": 480, "t_browser": 120.0, "clock": "modelled"},
+        ),
+        Row("browser", "mic-captured", 2.5, {"seq": 2, "samples": 480, "t_browser": 140.0, "clock": None}),
+        Row(
+            "browser", "mic-captured", 3.5, {"seq": 3, "samples": 480, "t_browser": 160.0, "clock": "device"}
+        ),
+    ]
+    assert [send for _, send, *_ in fast] == [[MicFrame(i, 100.0 + 20 * i, pcm)] for i in range(4)]
+    assert all(type(send[0].pcm) is bytes for _, send, *_ in fast)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "buffers", "why"),
+    [
+        (env.mic(5, 1.0), [b"\0\0\0"], "mic frame 5 has an odd number of bytes (3)"),
+        ({"kind": "mic", "seq": 5}, [bytes(960)], "missing field 't_browser'"),
+        ({"kind": "mic", "seq": "5", "t_browser": 1.0}, [bytes(960)], "'seq' has the wrong type (str)"),
+        (env.mic(5, 1.0), [bytes(960), bytes(960)], "needs 1 binary buffer(s), got 2"),
+        (env.mic(5, 1.0), ["not bytes"], "a binary buffer must be bytes-like"),
+        (dict(env.mic(5, 1.0), clock=["x"]), [bytes(960)], "clock ['x'] is not one of"),
+        (dict(env.mic(5, 1.0), buffers_b64=["***"]), [], "buffers_b64 is not valid base64"),
+        ([env.mic(5, 1.0)], [bytes(960)], "must be a JSON object, got list"),
+    ],
+)
+def test_a_malformed_mic_envelope_is_an_error_row_and_loses_nothing_recorded(envelope, buffers, why):
+    core = live_core()
+    pcm = np.ones(480, "<i2").tobytes()
+    before = core.frontend(env.mic(4, 80.0), [pcm], 0.4)
+    bad = core.frontend(envelope, buffers, 0.45)
+    after = core.frontend(env.mic(6, 120.0), [pcm], 0.5)
+    assert [r.fields["seq"] for r in before.rows + after.rows] == [4, 6]
+    assert [f.seq for f in before.send + after.send] == [4, 6]
+    assert bad.send == [] and core.bad_envelopes == 1
+    (row,) = bad.rows
+    assert (row.source, row.type, row.t) == ("local", "error", 0.45)
+    assert row.fields["text"].startswith("ignored a front-end envelope: ") and why in row.fields["text"]

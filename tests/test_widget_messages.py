@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vatel_nb import envelope as m
 
@@ -105,3 +107,85 @@ def test_pack_unpack_probe_and_their_errors():
     assert bufs == [] and env.unpack(packed, bufs) == (env.mic(4, 2.0), [frame])
     assert env.pack(env.mic(4, 2.0), [frame], "binary") == (env.mic(4, 2.0), [frame])
     assert env.probe_ok([env.PROBE_BYTES]) and not env.probe_ok([]) and not env.probe_ok(["x"])
+
+
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.sampled_from(["mic", "kernel", "AAA="]),
+    st.lists(st.integers(0, 3), max_size=2),
+)
+_ABSENT = object()
+
+
+def _mostly(valid, *others):
+    """``valid`` seven times in eight, else one of ``others``: most examples are near-valid, so
+    both the accepted and the rejected side are explored."""
+    return st.sampled_from([True] * 7 + [False]).flatmap(lambda ok: valid if ok else st.one_of(*others))
+
+
+# per field: a value the page sends (or absent where optional), else anything else
+_MIC_FIELDS = {
+    "kind": _mostly(st.just("mic"), _JUNK),
+    "seq": _mostly(st.integers(-(2**40), 2**40), _JUNK, st.just(_ABSENT)),
+    "t_browser": _mostly(st.one_of(st.floats(), st.integers(-5, 10**9)), _JUNK, st.just(_ABSENT)),
+    "samples": _mostly(st.one_of(st.integers(0, 960), st.just(_ABSENT)), _JUNK),
+    "clock": _mostly(st.one_of(st.sampled_from(sorted(m.FRONTEND_CLOCKS)), st.just(_ABSENT)), _JUNK),
+    "buffers_b64": _mostly(st.just(_ABSENT), _JUNK),
+}
+_BUFFER = st.one_of(st.binary(max_size=8), st.binary(max_size=8).map(memoryview), st.text(max_size=2))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    fields=st.fixed_dictionaries(_MIC_FIELDS),
+    buffers=_mostly(st.lists(_BUFFER, min_size=1, max_size=1), st.lists(_BUFFER, max_size=3)),
+)
+def test_mic_fast_path_accepts_only_what_the_validator_accepts(fields, buffers):
+    envelope = {k: v for k, v in fields.items() if v is not _ABSENT}
+    fast = m.mic_frame(envelope, buffers)  # never raises
+    if fast is None:
+        return
+    assert m.validate_browser_envelope(*m.unpack(envelope, buffers)) is envelope
+    pcm = m.as_bytes(buffers[0])
+    assert fast == (envelope["seq"], float(envelope["t_browser"]), pcm, envelope.get("clock"))
+    assert len(pcm) % 2 == 0 and "buffers_b64" not in envelope
+
+
+def test_mic_fast_path_takes_what_the_page_and_the_callers_send():
+    pcm = np.arange(480, dtype="<i2").tobytes()
+    page = {"kind": "mic", "seq": 3, "t_browser": 12}  # JSON gives an int for a whole number
+    for envelope in (m.mic(3, 12.5), m.mic(3, 12.5, clock="modelled"), page):
+        for buf in (pcm, bytearray(pcm), memoryview(pcm)):
+            seq, t_browser, got, clock = m.mic_frame(envelope, [buf])
+            assert (seq, t_browser, got, clock) == (
+                3,
+                float(envelope["t_browser"]),
+                pcm,
+                envelope.get("clock"),
+            )
+            assert type(got) is bytes and type(t_browser) is float
+    # left to the validator (which says what is wrong, or unpacks base64 first)
+    assert m.mic_frame(m.mic(3, 1.0), [pcm[:-1]]) is None  # odd byte count
+    assert m.mic_frame(m.mic(3, 1.0), [pcm, pcm]) is None
+    assert m.mic_frame(dict(m.mic(3, 1.0), seq=True), [pcm]) is None
+    assert m.mic_frame(m.pack(m.mic(3, 1.0), [pcm], "base64")[0], []) is None
+    assert m.mic_frame([m.mic(3, 1.0)], [pcm]) is None
+
+
+@pytest.mark.parametrize(
+    ("envelope", "message"),
+    [
+        ({"kind": ["mic"]}, "unknown envelope kind ['mic']"),
+        (
+            {"kind": "mic", "seq": 1, "t_browser": 1.0, "clock": ["browser"]},
+            "clock ['browser'] is not one of",
+        ),
+    ],
+)
+def test_unhashable_kind_or_clock_is_an_envelope_error_not_a_type_error(envelope, message):
+    with pytest.raises(m.EnvelopeError) as err:
+        m.validate_browser_envelope(envelope, [b"\0\0"])
+    assert message in str(err.value)

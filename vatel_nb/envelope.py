@@ -42,6 +42,7 @@ __all__ = [
     "end",
     "interrupt",
     "mic",
+    "mic_frame",
     "pack",
     "ping",
     "playback",
@@ -275,7 +276,7 @@ def _check(
     if not isinstance(envelope, dict):
         raise EnvelopeError(f"an envelope must be a JSON object, got {type(envelope).__name__}")
     kind = envelope.get("kind")
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise EnvelopeError(f"unknown envelope kind {kind!r}; expected one of {sorted(kinds)}")
     for name, typ, required in fields[kind]:
         if name not in envelope or envelope[name] is None:
@@ -307,7 +308,7 @@ def validate_browser_envelope(envelope: Any, buffers: list[Any] | tuple[Any, ...
             f"ready envelope: transport {envelope['transport']!r} is not one of {sorted(TRANSPORTS)}"
         )
     clock = envelope.get("clock")
-    if clock is not None and clock not in FRONTEND_CLOCKS:
+    if clock is not None and (not isinstance(clock, str) or clock not in FRONTEND_CLOCKS):
         raise EnvelopeError(f"{kind} envelope: clock {clock!r} is not one of {sorted(FRONTEND_CLOCKS)}")
     if kind == "control" and envelope["action"] not in CONTROL_ACTIONS:
         raise EnvelopeError(f"control action {envelope['action']!r} is not one of {sorted(CONTROL_ACTIONS)}")
@@ -334,6 +335,32 @@ def as_bytes(buffer: Any) -> bytes:
         return memoryview(buffer).cast("B").tobytes()
     except TypeError as e:
         raise EnvelopeError(f"a binary buffer must be bytes-like, got {type(buffer).__name__}") from e
+
+
+def mic_frame(envelope: Any, buffers: list[Any]) -> tuple[int, float, bytes, str | None] | None:
+    """The hot path for the commonest envelope: ``(seq, t_browser ms, pcm, clock)`` of a well-formed
+    binary-transport ``mic`` envelope (exact JSON types, one buffer of whole PCM16 samples),
+    else None. Never raises; everything it accepts :func:`validate_browser_envelope` accepts too,
+    so a None (anything else, or anything wrong) goes the validator's way and gets its error."""
+    if envelope.__class__ is not dict or envelope.get("kind") != "mic" or len(buffers) != 1:
+        return None
+    seq, t_browser = envelope.get("seq"), envelope.get("t_browser")
+    samples, clock = envelope.get("samples"), envelope.get("clock")
+    if (
+        seq.__class__ is not int
+        or t_browser.__class__ not in _NUMBER
+        or not (samples is None or samples.__class__ is int)
+        or not (clock is None or (clock.__class__ is str and clock in FRONTEND_CLOCKS))
+        or "buffers_b64" in envelope
+    ):
+        return None
+    pcm = buffers[0]
+    if pcm.__class__ is not bytes:
+        try:
+            pcm = as_bytes(pcm)
+        except EnvelopeError:
+            return None
+    return (seq, float(t_browser), pcm, clock) if not len(pcm) & 1 else None
 
 
 # --------------------------------------------------------------------------- transports

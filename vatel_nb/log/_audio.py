@@ -112,7 +112,7 @@ class UserAudio(AudioTrack):
         seq: int | None = None,
     ) -> None:
         """Add one chunk: ``t`` kernel s since t0; ``t_browser`` ms of its first captured sample."""
-        data = _as_bytes(pcm)
+        data = pcm if pcm.__class__ is bytes else _as_bytes(pcm)  # bytes: as is (50 a second)
         if len(data) % 2:
             raise ValueError(f"PCM16 chunk has an odd number of bytes ({len(data)}); nothing was recorded")
         self._chunks.append(data)

@@ -74,7 +74,8 @@ class Inbox:
     def put(self, envelope: dict[str, Any], buffers: list[Any]) -> bool:
         """Queue one envelope from any thread; False if it was dropped because the inbox is full."""
         t = time.perf_counter()
-        is_mic = envelope.get("kind") == "mic"
+        # not a dict: queued as other envelopes are, for the call's core to log what is wrong
+        is_mic = envelope.__class__ is dict and envelope.get("kind") == "mic"
         with self._lock:
             if is_mic and self._n_mic >= self.mic_capacity:
                 self.mic_dropped += 1
@@ -84,7 +85,8 @@ class Inbox:
                 return False
             self._items.append((envelope, buffers, t))
             self._n_mic += is_mic
-            self.high_water = max(self.high_water, len(self._items))
+            if len(self._items) > self.high_water:
+                self.high_water = len(self._items)
             wake = self._loop is not None and not self._scheduled
             self._scheduled = self._scheduled or wake
         if wake:

@@ -9,10 +9,11 @@ Feed it what happened, with the time it happened (kernel s since the call's log 
 - :meth:`CallCore.ping` — the shell's clock-ping timer fired;
 - :meth:`CallCore.mic_sent` / :meth:`~CallCore.tool_finished` — a send the shell made.
 
-Each returns :class:`Effects`: rows for the event log (:class:`Row`, or a protocol message to
-record with :func:`~vatel_nb.log.record_server_message` / ``record_client_message``), messages
-to send to the server, envelopes for the front-end, UI state changes (the widget's trait names),
-tools to run, and whether the call should end. The core keeps its own control state (which turns
+Each returns :class:`Effects` (:mod:`._effects`; ``mic_sent`` just its one row): rows for the
+event log (:class:`Row`, or a protocol message to record with
+:func:`~vatel_nb.log.record_server_message` / ``record_client_message``), messages to send to
+the server, envelopes for the front-end, UI state changes (the widget's trait names), tools to
+run, and whether the call should end. The core keeps its own control state (which turns
 were interrupted, which were heard): it never reads the event log. The asyncio shell
 (:mod:`._runner`) does the I/O; tests drive the core directly, without sockets or threads.
 """
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import envelope as env
 from ..analysis._latency import heard_text
 from ..protocol import SAMPLE_RATE, InputAudio, ToolCall, ToolCallOutput
+from ._effects import ClientRecord, ClockSample, Effects, MicFrame, Row, ServerRecord
 
 __all__ = ["CallCore", "ClientRecord", "ClockSample", "Effects", "MicFrame", "Row", "ServerRecord"]
 
@@ -36,70 +37,6 @@ _MAX_PINGS = 64
 #: ``CallCore.transcript`` (``session.transcript``) keeps every entry.
 TRANSCRIPT_TRAIT_ENTRIES = 200
 _MAX_BAD_ENVELOPE_ROWS = 100
-
-
-class Row(NamedTuple):
-    """One event-log row: ``log.append(source, type, t, **fields)``."""
-
-    source: str
-    type: str
-    t: float
-    fields: dict[str, Any]
-
-
-class ServerRecord(NamedTuple):
-    """A server message to record (``record_server_message``; its audio goes to the agent track)."""
-
-    msg: Any
-    t: float
-    pcm: bytes | None
-
-
-class ClientRecord(NamedTuple):
-    """A client message that was sent (``record_client_message``; mic audio goes to the user track)."""
-
-    msg: Any
-    t: float
-    seq: int | None = None
-    t_browser: float | None = None
-    pcm: bytes | None = None
-
-
-class ClockSample(NamedTuple):
-    """A ping/pong pair for ``log.clock.add_sample``: kernel send/receive s, page clock ms."""
-
-    k_send: float
-    t_browser: float
-    k_recv: float
-
-
-class MicFrame(NamedTuple):
-    """A mic frame to send as ``input_audio`` (``pcm`` is silence while muted)."""
-
-    seq: int | None
-    t_browser: float | None
-    pcm: bytes
-
-
-@dataclass
-class Effects:
-    """What the shell must do after one input. All lists are in order."""
-
-    rows: list[Row | ServerRecord | ClientRecord | ClockSample] = field(default_factory=list)
-    send: list[MicFrame | ToolCallOutput] = field(default_factory=list)
-    page: list[tuple[dict[str, Any], list[bytes]]] = field(default_factory=list)
-    state: dict[str, Any] = field(default_factory=dict)
-    tools: list[ToolCall] = field(default_factory=list)
-    #: End the call with this reason (a sentence for the user), cleanly.
-    end: str | None = None
-    #: A new agent turn reached the page or became audible: refresh the live latency figure.
-    latency: bool = False
-
-    def row(self, source: str, type_: str, t: float, **fields: Any) -> None:
-        self.rows.append(Row(source, type_, t, fields))
-
-    def to_page(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
-        self.page.append((envelope, buffers or []))
 
 
 class CallCore:
@@ -266,6 +203,9 @@ class CallCore:
     def frontend(self, envelope: Any, buffers: list[Any], t: float) -> Effects:
         """One page → kernel envelope that arrived at ``t``. A malformed one becomes a
         ``local/error`` row (at most 100 per call), never an exception."""
+        mic = env.mic_frame(envelope, buffers)  # the hot path: 50 a second, mostly well formed
+        if mic is not None:
+            return self._mic(*mic, t)
         fx = Effects()
         try:
             envelope, buffers = env.unpack(envelope, buffers)  # base64 transport → binary buffers
@@ -281,21 +221,13 @@ class CallCore:
 
     def _envelope(self, envelope: dict[str, Any], buffers: list[Any], t: float, fx: Effects) -> None:
         kind, clock = envelope["kind"], envelope.get("clock")
-        if kind == "mic":
+        if kind == "mic":  # base64 transport, or types env.mic_frame leaves to the validator
             pcm = env.as_bytes(buffers[0])
             if len(pcm) % 2:
                 raise env.EnvelopeError(
                     f"mic frame {envelope['seq']} has an odd number of bytes ({len(pcm)})"
                 )
-            if self.finished:
-                return
-            seq, t_browser = envelope["seq"], float(envelope["t_browser"])
-            fx.row(
-                "browser", "mic-captured", t, seq=seq, samples=len(pcm) // 2, t_browser=t_browser, clock=clock
-            )
-            if self.muted:  # frames captured while muted are sent as silence (timing kept)
-                pcm = bytes(len(pcm))
-            fx.send.append(MicFrame(seq, t_browser, pcm))
+            self._mic(envelope["seq"], float(envelope["t_browser"]), pcm, clock, t, fx)
         elif kind == "pong":
             self._pong(envelope, t, fx)
         elif kind == "playback":
@@ -311,6 +243,27 @@ class CallCore:
                 fx.row("browser", "status", t, text=state, clock=clock)
         elif kind == "ready":
             self._ready(envelope, t, fx)
+
+    def _mic(
+        self, seq: int, t_browser: float, pcm: bytes, clock: str | None, t: float, fx: Effects | None = None
+    ) -> Effects:
+        """A valid mic frame (``t_browser`` ms of its first sample; ``pcm`` whole PCM16 samples)
+        arrived at ``t``: one ``browser/mic-captured`` row, and the frame to send (silence while
+        muted, timing kept); nothing once the call is over. Effects in one step: ``fx`` or new."""
+        if fx is None:
+            fx = Effects()
+        if self.finished:
+            return fx
+        fx.rows.append(
+            Row(
+                "browser",
+                "mic-captured",
+                t,
+                {"seq": seq, "samples": len(pcm) // 2, "t_browser": t_browser, "clock": clock},
+            )
+        )
+        fx.send.append(MicFrame(seq, t_browser, bytes(len(pcm)) if self.muted else pcm))
+        return fx
 
     def _ready(self, envelope: dict[str, Any], t: float, fx: Effects) -> None:
         self.frontend_info = {k: v for k, v in envelope.items() if k != "kind"}
@@ -390,13 +343,13 @@ class CallCore:
 
     # ------------------------------------------------------------------ sends the shell made
 
-    def mic_sent(self, frame: MicFrame, message: InputAudio, t: float) -> Effects:
+    def mic_sent(self, frame: MicFrame, message: InputAudio, t: float) -> ClientRecord:
         """``frame`` went out on the socket at ``t`` (kernel s) as ``message`` (its ``input_audio``,
-        encoded once by the shell that sent it)."""
+        encoded once by the shell that sent it). Returns the one thing that follows, the row to
+        record (``client/input_audio``, and the frame's audio on the user track): no
+        :class:`Effects` for the commonest step (50 a second)."""
         self.frames_sent += 1
-        fx = Effects()
-        fx.rows.append(ClientRecord(message, t, frame.seq, frame.t_browser, frame.pcm))
-        return fx
+        return ClientRecord(message, t, frame.seq, frame.t_browser, frame.pcm)
 
     def tool_started(self, call: ToolCall, t: float) -> Effects:
         """The shell began running tool ``call``."""

@@ -60,10 +60,6 @@ class FrontendLink:
         self.outbox.ready = False
         self.outbox.transport = "binary"
 
-    def put(self, envelope: dict[str, Any], buffers: list[Any]) -> bool:
-        """From any thread: queue one page envelope; False if a mic frame was dropped (inbox full)."""
-        return self.inbox.put(envelope, buffers)
-
     def send(self, envelope: dict[str, Any], buffers: list[bytes] | None, log: EventLog) -> None:
         """To the front-end (queued until ``ready``); a failure or a drop is logged in ``log``."""
         try:

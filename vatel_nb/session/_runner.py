@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,8 @@ from ..client import AsyncVatel, VatelConnection, connect
 from ..log import EventLog, record_client_message, record_server_message
 from ..protocol import InputAudio, ToolCall, ToolCallOutput
 from ._backend import Backend
-from ._core import CallCore, ClientRecord, ClockSample, Effects, MicFrame, Row, ServerRecord
+from ._core import CallCore
+from ._effects import ClientRecord, ClockSample, Effects, MicFrame, Row, ServerRecord
 from ._tools import ToolRegistry
 
 __all__ = ["CallRunner", "CallSettings"]
@@ -85,7 +87,10 @@ class CallRunner:
         self._client: AsyncVatel | None = None
         self._conn: VatelConnection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._mic_q: asyncio.Queue[MicFrame] = asyncio.Queue(maxsize=settings.mic_capacity)
+        # mic frames for the socket (≤ mic_capacity; ≤ 0: unbounded); the sender awaits _mic_wake if none
+        self._mic_q: deque[MicFrame] = deque()
+        self._mic_cap = settings.mic_capacity if settings.mic_capacity > 0 else float("inf")
+        self._mic_wake: asyncio.Future[None] | None = None
         self._ended = asyncio.Event()
         self._autosave = autosave
         self._autosaver: Any = None
@@ -105,20 +110,14 @@ class CallRunner:
 
     def apply(self, fx: Effects) -> None:
         """Carry out what the core decided (rows, sends, envelopes, state, tools, end)."""
-        log = self.log
+        append, record = self.log.append, self._record
         for r in fx.rows:
-            if isinstance(r, Row):
-                log.append(r.source, r.type, r.t, **r.fields)
-            elif isinstance(r, ServerRecord):
-                record_server_message(log, r.msg, r.t, pcm=r.pcm)
-                if r.msg.type == "speech_stopped":
-                    self._stop_row = len(log) - 1  # the row just appended
-            elif isinstance(r, ClientRecord):
-                record_client_message(log, r.msg, r.t, seq=r.seq, t_browser=r.t_browser, pcm=r.pcm)
-            elif isinstance(r, ClockSample):
-                log.clock.add_sample(r.k_send, r.t_browser, r.k_recv)
+            if r.__class__ is Row:  # most rows: inline
+                append(r.source, r.type, r.t, **r.fields)
+            else:
+                record(r)
         for item in fx.send:
-            if isinstance(item, MicFrame):
+            if item.__class__ is MicFrame:
                 self._queue_mic(item)
             else:
                 self._spawn(self._send_output(item), "vatel-tool-output")
@@ -134,6 +133,21 @@ class CallRunner:
             self._update_latency()
         if fx.end is not None and not self.core.finished:
             self._spawn(self.end(fx.end), "vatel-call-end")
+
+    def _record(self, r: Row | ServerRecord | ClientRecord | ClockSample) -> None:
+        """One row the core asked for into this call's log (and its audio onto its track)."""
+        log = self.log
+        cls = r.__class__
+        if cls is Row:
+            log.append(r.source, r.type, r.t, **r.fields)
+        elif cls is ClientRecord:
+            record_client_message(log, r.msg, r.t, seq=r.seq, t_browser=r.t_browser, pcm=r.pcm)
+        elif cls is ServerRecord:
+            record_server_message(log, r.msg, r.t, pcm=r.pcm)
+            if r.msg.type == "speech_stopped":
+                self._stop_row = len(log) - 1  # the row just appended
+        elif cls is ClockSample:
+            log.clock.add_sample(r.k_send, r.t_browser, r.k_recv)
 
     def handle(self, envelope: Any, buffers: list[Any], t: float) -> None:
         """One page → kernel envelope that arrived at kernel ``t`` (s since this call's ``t0``)."""
@@ -226,17 +240,25 @@ class CallRunner:
         )
 
     def _queue_mic(self, frame: MicFrame) -> None:
-        try:
-            self._mic_q.put_nowait(frame)
-        except asyncio.QueueFull:
+        q = self._mic_q
+        if len(q) >= self._mic_cap:
             self.mic_dropped += 1
             self.log.append("local", "dropped", text="mic-queue", seq=frame.seq, samples=len(frame.pcm) // 2)
             return
-        self.mic_high_water = max(self.mic_high_water, self._mic_q.qsize())
+        q.append(frame)
+        if len(q) > self.mic_high_water:
+            self.mic_high_water = len(q)
+        wake, self._mic_wake = self._mic_wake, None
+        if wake is not None and not wake.done():
+            wake.set_result(None)
 
     async def _send_mic(self, conn: VatelConnection) -> None:
+        q, loop = self._mic_q, asyncio.get_running_loop()
         while True:
-            frame = await self._mic_q.get()
+            while not q:
+                self._mic_wake = wake = loop.create_future()
+                await wake
+            frame = q.popleft()
             message = InputAudio.from_pcm(frame.pcm)  # base64 once: sent, then recorded as is
             try:
                 await conn.send(message)
@@ -244,7 +266,7 @@ class CallRunner:
                 raise
             except Exception:
                 return  # the receive loop reports the socket's end
-            self.apply(self.core.mic_sent(frame, message, self.log.now()))
+            self._record(self.core.mic_sent(frame, message, self.log.now()))
 
     async def _ping_loop(self) -> None:
         with contextlib.suppress(asyncio.CancelledError):

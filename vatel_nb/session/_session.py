@@ -361,7 +361,7 @@ class VatelSession:
 
         The work happens on the session's loop. Returns False if a ``mic`` frame was dropped
         because the hand-off queue is full (counted; logged as ``local/dropped``)."""
-        return self._link.put(envelope, list(buffers))
+        return self._link.inbox.put(envelope, list(buffers))  # the comm thread's whole job
 
     def _to_frontend(self, envelope: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         self._link.send(envelope, buffers, self.log)
