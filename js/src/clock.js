@@ -78,6 +78,14 @@ export function estimateOffset(samples, best = 3) {
 }
 
 /**
+ * The offset a getOutputTimestamp() reading gives, ms: performance.now() − context time (× 1000).
+ * @param {{contextTime: number, performanceTime: number}} ts
+ */
+function tsOffset(ts) {
+  return ts.performanceTime - ts.contextTime * 1000;
+}
+
+/**
  * getOutputTimestamp() readings with one-reading blips removed: a render-thread stall was measured
  * to shift a single reading by ~50 ms and the next one back. Each reading is replaced by one with
  * the median offset (performanceTime − contextTime × 1000) of the last three, so a blip is ignored
@@ -97,7 +105,7 @@ export class OutputTimestampFilter {
   filter(ts) {
     if (!outputTimestampValid(ts)) return ts;
     const r = /** @type {{contextTime: number, performanceTime: number}} */ (ts);
-    this.offsets.push(r.performanceTime - r.contextTime * 1000);
+    this.offsets.push(tsOffset(r));
     if (this.offsets.length > 3) this.offsets.shift();
     const n = this.offsets.length;
     const mid = n < 3 ? this.offsets[n - 1] : [...this.offsets].sort((a, b) => a - b)[1];
@@ -153,8 +161,7 @@ export class CaptureClock {
    */
   stamp(frame, rate, c) {
     if (!outputTimestampValid(c.ts)) return frameToRenderPerf(frame, rate, c);
-    const ts = /** @type {{contextTime: number, performanceTime: number}} */ (c.ts);
-    const measured = ts.performanceTime - ts.contextTime * 1000;
+    const measured = tsOffset(/** @type {{contextTime: number, performanceTime: number}} */ (c.ts));
     if (this.lastMeasured !== null && Math.abs(measured - this.lastMeasured) > CLOCK_STEP_MS) {
       this.steps++;
       this.stepMs += measured - this.lastMeasured;

@@ -134,13 +134,12 @@ class CallRunner:
         if fx.end is not None and not self.core.finished:
             self._spawn(self.end(fx.end), "vatel-call-end")
 
-    def _record(self, r: Row | ServerRecord | ClientRecord | ClockSample) -> None:
-        """One row the core asked for into this call's log (and its audio onto its track)."""
+    def _record(self, r: ServerRecord | ClientRecord | ClockSample) -> None:
+        """One record the core asked for (plain :class:`Row` s are appended inline by :meth:`apply`)
+        into this call's log, and its audio onto its track."""
         log = self.log
         cls = r.__class__
-        if cls is Row:
-            log.append(r.source, r.type, r.t, **r.fields)
-        elif cls is ClientRecord:
+        if cls is ClientRecord:
             record_client_message(log, r.msg, r.t, seq=r.seq, t_browser=r.t_browser, pcm=r.pcm)
         elif cls is ServerRecord:
             record_server_message(log, r.msg, r.t, pcm=r.pcm)
