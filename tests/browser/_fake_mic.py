@@ -141,8 +141,9 @@ def repeating_script() -> Script:
 
 
 def plumbing_script() -> Script:
-    """For the plumbing check: 1 s silence, 1 s of voiced syllables, 1 s silence, 0.6 s, then 4 s tail."""
-    return _assemble([("one two three", 1.0), ("nine more", 1.0)], tail_s=4.0)
+    """For the plumbing check: 2.5 s silence (the probe skips its first 1.5 s of capture), 0.75 s of
+    voiced syllables, 1 s silence, 0.6 s, then 4 s tail."""
+    return _assemble([("one two three", 2.5), ("nine more", 1.0)], tail_s=4.0)
 
 
 def burst_script(n: int, burst_s: float = 0.2, gap_s: float = 1.0, lead_s: float = 1.0) -> Script:
