@@ -166,3 +166,26 @@ def test_vendor_profile_sends_mixed_chunks_in_bursts() -> None:
 
 def test_audio_is_paced_in_real_time_after_the_burst() -> None:
     asyncio.run(_pacing())
+
+
+async def _nodelay() -> None:
+    import socket
+
+    with Simulator(asr="scripted", voice="synthetic") as sim:
+        agent = sim.add_agent("Nagle", script=["okay"])
+        c = Caller(sim.base_url, sim.api_key, sim.profile)
+        await c.connect(await c.token(agent))
+        await c.wait_for("session_started")
+        assert sim._server is not None
+        conns = list(sim._server.server_state.connections)
+        assert conns, "no server-side connection to inspect"
+        for proto in conns:
+            sock = proto.transport.get_extra_info("socket")
+            # Nagle off: messages sent back to back (speech_stopped, transcript, text, first audio)
+            # leave at once instead of waiting for the client's next mic chunk to carry the ACK
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+        await c.close()
+
+
+def test_server_sockets_have_nagle_off() -> None:
+    asyncio.run(_nodelay())

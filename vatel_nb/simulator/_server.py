@@ -308,8 +308,13 @@ class Simulator:
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto IPPROTO_TCP, not 0: accepted sockets inherit it, and asyncio turns Nagle off
+        # (TCP_NODELAY) only on sockets whose proto says TCP. With Nagle on, every message sent
+        # right after another (speech_stopped, transcript, text, first audio) waited for the
+        # client's next mic chunk to carry the ACK: 20 ms added to each reply.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
         try:
             sock.bind((self.host, self.port))
         except OSError as e:
