@@ -69,12 +69,18 @@ COMPONENTS = ("v2v_ms", "eou_ms", "server_e2e_ms", "playout_ms", "playout_target
 #: The fixed cushion of the ``fixed-60ms`` conditions (ms).
 FIXED_MS = 60.0
 DEFAULT_CONDITIONS = ("default", "fixed-60ms", "jittered", "jittered-fixed-60ms")
+#: The simulator's seed (response chunk sizes) and the jitter's seed: every condition and round
+#: gets the same agent audio in the same chunks, and the jittered ones the same delays per chunk,
+#: so that conditions differ only in the page's playout.
+SEED = 7
+#: Extra silence after each burst (s), not a whole number of 20 ms frames (see ``burst_script``).
+DRIFT_S = 0.007
 
 
 def _latency_source(network_jitter_ms: float) -> str:
     """Python source of the simulator's ``Latency`` with seeded per-chunk jitter (for the notebook cell)."""
     sim = '__import__("vatel_nb.simulator").simulator'
-    return f"{sim}.Latency(jitter={sim}.Uniform(0.0, {network_jitter_ms / 1000.0!r}, seed=7))"
+    return f"{sim}.Latency(jitter={sim}.Uniform(0.0, {network_jitter_ms / 1000.0!r}, seed={SEED}))"
 
 
 def condition_settings(label: str, args: argparse.Namespace) -> tuple[dict[str, str], dict[str, Any], str]:
@@ -113,8 +119,8 @@ def run_browser_round(label: str, browser: Any, args: argparse.Namespace, n: int
             timeout_s=args.period_s * n + 10,
             replies_expected=n,
             options=(
-                f'vad={{"start_secs": 0.01, "stop_secs": 0.01}}, voice="synthetic", widget_traits={traits!r}'
-                + (f", latency={latency}" if latency else "")
+                f'vad={{"start_secs": 0.01, "stop_secs": 0.01}}, voice="synthetic", '
+                f"widget_traits={traits!r}, seed={SEED}" + (f", latency={latency}" if latency else "")
             ),
         )
         page = NotebookPage(browser, server, "bench.ipynb", args.out)
@@ -205,7 +211,10 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     find_chromium()
     per_round = -(-args.turns // args.rounds)
-    script = burst_script(per_round, burst_s=0.2, gap_s=args.period_s - 0.2)
+    # 7 ms of drift per burst: burst ends sweep the 20 ms mic-frame phase every ~3 turns, so that
+    # each round samples every phase (a whole-frame period kept one phase per round: ±10 ms of
+    # end-of-utterance delay between rounds, whatever the condition)
+    script = burst_script(per_round, burst_s=0.2, gap_s=args.period_s - 0.2, drift_s=DRIFT_S)
     wav = write_wav(script, args.out / "bursts.wav")
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     for label in conditions:

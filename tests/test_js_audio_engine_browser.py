@@ -325,7 +325,7 @@ def test_adaptive_playout_by_default_and_fixed_cushion_from_the_trait(browser: B
         page.evaluate("window.__test.playTone('a1', 440, 0.3)")
         started = _wait_playback(page, "started", "a1")
         stopped = _wait_playback(page, "stopped", "a1")
-        assert started["target_ms"] == 20 and stopped["samples"] == 7200, (started, stopped)
+        assert started["target_ms"] == 30 and stopped["samples"] == 7200, (started, stopped)
         page.evaluate("window.__test.set('jitter_ms', 45)")
         page.wait_for_function("window.__vatel.stats().playback.adaptive === false")
         page.evaluate("window.__test.playTone('a2', 440, 0.3)")

@@ -189,3 +189,26 @@ async def _nodelay() -> None:
 
 def test_server_sockets_have_nagle_off() -> None:
     asyncio.run(_nodelay())
+
+
+async def _chunk_sizes(seed: int | None) -> list[list[int]]:
+    """Chunk sizes of the greeting in two sessions of one simulator."""
+    with Simulator(asr="placeholder", voice="synthetic", profile="vendor", seed=seed) as sim:
+        agent = sim.add_agent("Seeded", first_message="one two three four five six seven eight nine ten")
+        out = []
+        for _ in range(2):
+            c = Caller(sim.base_url, sim.api_key, sim.profile)
+            await c.connect(await c.token(agent))
+            await c.wait_for("response_audio", is_final=True, timeout=15)
+            out.append([len(m["data"]["audio"]) * 3 // 8 for _, m in c.of("response_audio")])
+            await c.close()
+        return out
+
+
+def test_seed_makes_vendor_chunk_sizes_reproducible() -> None:
+    a, b = asyncio.run(_chunk_sizes(seed=3))
+    (c, _), (d, _) = asyncio.run(_chunk_sizes(seed=3)), asyncio.run(_chunk_sizes(seed=4))
+    assert a == b == c  # every session, every run: the same chunks
+    assert d != a and sum(d) == sum(a)  # another seed: the same audio, cut differently
+    e, f = asyncio.run(_chunk_sizes(seed=None))
+    assert e != f  # unseeded: per session

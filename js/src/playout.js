@@ -3,7 +3,11 @@
 // `target` and tells it about arrivals, underruns and smooth playback. Counts are context frames.
 //
 // Adaptive (the default), in the spirit of WebRTC's NetEQ:
-// - it starts small (`startMs`, one 20 ms wire frame);
+// - it starts small (`startMs`: one 20 ms wire frame plus the margin), and never goes below that
+//   (`minMs`): a turn whose first chunk is a single wire frame waits for the next one, because any
+//   delivery delay of that next chunk starves a turn started with no slack at all (measured:
+//   bench_e2e, jittered network, a 20 ms first chunk and the next 13 ms later at the kernel
+//   underran at a 20 ms target);
 // - arrival jitter: per turn, each chunk's lateness against the real-time schedule that playback
 //   follows, anchored at the turn's first chunk (arrival − first arrival − audio before it). The
 //   largest lateness seen (the jitter peak) plus a margin is the depth that would have covered it.
@@ -26,11 +30,11 @@ export class PlayoutPolicy {
    */
   constructor(rate, opts = {}) {
     this.rate = rate;
-    this.minMs = opts.minMs ?? 20;
+    this.minMs = opts.minMs ?? 30;
     this.maxMs = opts.maxMs ?? 400;
     this.marginMs = opts.marginMs ?? 10;
     this.decayS = opts.decayS ?? 10;
-    this.startMs = opts.startMs ?? 20;
+    this.startMs = opts.startMs ?? 30;
     /** @type {number | null} */
     this.fixedMs = null;
     /** Jitter peak, frames. */

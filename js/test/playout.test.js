@@ -6,10 +6,10 @@ import { PlaybackCore } from "../src/playback.js";
 const RATE = 24000;
 const ms = (x) => Math.round((x * RATE) / 1000);
 
-test("adaptive starts small: one 20 ms wire frame; fixed stays what it was set to", () => {
+test("adaptive starts small: one 20 ms wire frame plus the 10 ms margin; fixed stays what it was set to", () => {
   const p = new PlayoutPolicy(RATE);
   assert.equal(p.adaptive, true);
-  assert.equal(p.targetMs, 20);
+  assert.equal(p.targetMs, 30);
   const f = new PlayoutPolicy(RATE, { fixedMs: 60 });
   assert.equal(f.adaptive, false);
   f.arrival("t", ms(20), 0);
@@ -19,7 +19,7 @@ test("adaptive starts small: one 20 ms wire frame; fixed stays what it was set t
   assert.equal(f.targetMs, 60);
   f.setFixed(null);
   assert.equal(f.adaptive, true);
-  assert.equal(f.targetMs, 20);
+  assert.equal(f.targetMs, 30);
 });
 
 test("bursts faster than real time (the real service) keep the target at its minimum", () => {
@@ -32,7 +32,7 @@ test("bursts faster than real time (the real service) keep the target at its min
     }
     frame += RATE;
   }
-  assert.equal(p.targetMs, 20);
+  assert.equal(p.targetMs, 30);
 });
 
 test("a pause the buffered burst covers (TTS between sentences) is no jitter", () => {
@@ -41,7 +41,7 @@ test("a pause the buffered burst covers (TTS between sentences) is no jitter", (
   for (let i = 0; i < 50; i++) p.arrival("t", ms(40), frame + i * ms(2)); // 2 s of audio in 100 ms
   frame += ms(100) + ms(1500); // then 1.5 s of silence on the wire: 0.4 s still buffered
   for (let i = 0; i < 25; i++) p.arrival("t", ms(40), frame + i * ms(40));
-  assert.equal(p.targetMs, 20);
+  assert.equal(p.targetMs, 30);
   p.arrival("t", ms(40), frame + ms(2000)); // 3 s of audio, due at 3 s from the start: 0.7 s late
   assert.ok(Math.abs(p.targetMs - 400) < 1, `${p.targetMs}`); // (capped)
 });
@@ -75,7 +75,7 @@ test("underruns grow the target (×1.5 and at least the gap); smooth playback sh
   const t3 = p.targetMs;
   assert.ok(t3 < t2 && t3 > t2 * 0.85, `${t2} → ${t3}`);
   p.smooth(RATE * 60); // a minute later: back to the minimum
-  assert.equal(p.targetMs, 20);
+  assert.equal(p.targetMs, 30);
   p.underrun(RATE * 100);
   assert.equal(p.targetMs, 400, "capped at maxMs");
 });
@@ -93,17 +93,17 @@ function render(core, clock, quanta) {
 test("core: a turn's first chunk plays as soon as the target depth is buffered; events carry the target", () => {
   const core = new PlaybackCore({ rate: RATE });
   const clock = { frame: 0 };
-  core.write("a", new Float32Array(ms(10)).fill(0.1), false, clock.frame);
-  assert.deepEqual(render(core, clock, 2), [], "10 ms < the 20 ms target: waits");
+  core.write("a", new Float32Array(ms(20)).fill(0.1), false, clock.frame);
+  assert.deepEqual(render(core, clock, 2), [], "one 20 ms wire frame < the 30 ms target: waits");
   core.write("a", new Float32Array(ms(10)).fill(0.1), false, clock.frame);
   const ev = render(core, clock, 1);
-  assert.deepEqual(ev.map((e) => [e.type, e.frame, e.target]), [["started", 256, ms(20)]]);
+  assert.deepEqual(ev.map((e) => [e.type, e.frame, e.target]), [["started", 256, ms(30)]]);
   // starve it: the underrun grows the target, reported on the underrun event
   render(core, clock, 10);
   core.write("a", new Float32Array(ms(100)).fill(0.1), true, clock.frame);
   const ev2 = render(core, clock, 30);
   const under = ev2.find((e) => e.type === "underrun");
-  assert.ok(under && under.target > ms(20), JSON.stringify(ev2));
+  assert.ok(under && under.target > ms(30), JSON.stringify(ev2));
   assert.equal(core.stats.underruns, 1);
   // a fixed cushion is still available
   core.setPlayout(60);

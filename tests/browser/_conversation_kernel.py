@@ -32,16 +32,18 @@ def start_call(
     widget_traits: dict[str, Any] | None = None,
     profile: str | None = None,
     autostart: bool = True,
+    seed: int | None = None,
 ) -> tuple[VatelSession, Simulator, Any]:
     """(session, simulator, widget): the ``n``-th user turn is answered with ``replies[n]``
     (the last reply repeats). ``widget_traits``: extra trait values for the widget (e.g. jitter_ms).
-    ``profile``: the simulator's wire profile (``vendor``, the default, or ``spec``)."""
+    ``profile``: the simulator's wire profile (``vendor``, the default, or ``spec``). ``seed``: the
+    simulator's seed (the same response chunks in every run)."""
 
     def reply(transcript: str, history: list[dict[str, Any]]) -> Reply:
         n = sum(1 for h in history if h.get("role") == "user")
         return Reply(replies[min(n, len(replies)) - 1])
 
-    sim = Simulator(asr="scripted", latency=latency or Latency(), voice=voice, profile=profile)
+    sim = Simulator(asr="scripted", latency=latency or Latency(), voice=voice, profile=profile, seed=seed)
     sim.__enter__()
     agent = sim.add_agent(
         "Scripted agent",

@@ -146,10 +146,14 @@ def plumbing_script() -> Script:
     return _assemble([("one two three", 2.5), ("nine more", 1.0)], tail_s=4.0)
 
 
-def burst_script(n: int, burst_s: float = 0.2, gap_s: float = 1.0, lead_s: float = 1.0) -> Script:
+def burst_script(
+    n: int, burst_s: float = 0.2, gap_s: float = 1.0, lead_s: float = 1.0, drift_s: float = 0.0
+) -> Script:
     """``n`` steady voiced bursts (harmonics of 150 Hz, 5 ms ramps, no pause inside, so a VAD with a
     one-frame hangover sees exactly one segment each), ``gap_s`` apart, then 6 s of silence.
-    For the latency bench: the agent's reply has to fit in the gap."""
+    For the latency bench: the agent's reply has to fit in the gap. ``drift_s``: each gap is that
+    much longer (not rounded to 20 ms frames), so successive bursts end at every phase of the
+    page's 20 ms mic frames instead of all at one phase set by when the page started capturing."""
     m = round(burst_s * RATE / FRAME) * FRAME
     t = np.arange(m) / RATE
     ramp = np.minimum(1.0, np.minimum(np.arange(m), m - 1 - np.arange(m)) / (0.005 * RATE))
@@ -161,8 +165,9 @@ def burst_script(n: int, burst_s: float = 0.2, gap_s: float = 1.0, lead_s: float
     for i in range(n):
         a, b = voiced_span(burst)
         utterances.append(Utterance(f"burst {i + 1}", pos + a, pos + b))
-        chunks += [burst, gap]
-        pos += burst.size + gap.size
+        pad = np.zeros(round(drift_s * RATE), np.int16)
+        chunks += [burst, gap, pad]
+        pos += burst.size + gap.size + pad.size
     chunks.append(np.zeros(6 * RATE, np.int16))
     return Script(np.concatenate(chunks), utterances)
 

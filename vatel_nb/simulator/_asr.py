@@ -9,9 +9,11 @@ milliseconds remain to decode.
 
 With ``phrases`` (the demo agent's repertoire, or a registered agent's list) an utterance is
 decoded against a JSGF grammar of exactly those phrases, which hears them reliably from any voice.
-Speech outside the phrases is caught by comparing the grammar's best path with a free phone loop
-over the same audio (:func:`vatel_nb.simulator._ps_worker.out_of_grammar`); such an utterance is
-decoded again with the open-vocabulary language model, and that text is the transcript.
+When the streamed grammar pass does not end on a complete phrase, the whole utterance is decoded
+again with the grammar and utterance-level normalisation; when that does not end on a phrase
+either, with the open-vocabulary language model, and that text is the transcript
+(:func:`vatel_nb.simulator._ps_worker.final`). Speech outside the phrases that the grammar
+nonetheless matches to a phrase is heard as that phrase: there is no out-of-grammar check.
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ class SessionConfig:
     partial_interval: float = 0.4
     text_word_interval: float = 0.03
     profile: WireProfile = PROFILES["vendor"]
+    #: Seeds every session's random chunk sizes (None: each session's id seeds its own).
+    seed: int | None = None
 
 
 class Session(Responder):

@@ -64,7 +64,9 @@ class Responder:
         self._active: _Active | None = None
         self._play_until = 0.0  # perf_counter when the agent's sent audio has finished playing
         self._tool_waits: dict[str, tuple[asyncio.Future, ToolTruth]] = {}
-        self._chunk_rng = random.Random(self.id)  # mixed chunk sizes, reproducible per session
+        # mixed chunk sizes, reproducible per session (or across runs, with the simulator's seed)
+        seed = self.config.seed
+        self._chunk_rng = random.Random(self.id if seed is None else seed)
 
     def responding(self: Session, now: float) -> bool:
         """True while a response is being produced or its audio is still playing (agent clock)."""

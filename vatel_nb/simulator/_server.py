@@ -125,6 +125,9 @@ class Simulator:
         max_calls: finished calls kept (record and ground truth); older ones are forgotten.
         max_recordings: finished calls whose recording (audio) is kept, newest first.
         max_body_bytes: largest accepted REST request body (bigger → 413).
+        seed: seeds the random ``response_audio`` chunk sizes of the ``vendor`` profile, the same
+            for every session, so that two runs send the same audio in the same chunks (with
+            seeded :class:`Latency` distributions: at the same times). None: seeded per session id.
     """
 
     def __init__(
@@ -146,6 +149,7 @@ class Simulator:
         max_calls: int = 1000,
         max_recordings: int = 100,
         max_body_bytes: int = 64 * 1024,
+        seed: int | None = None,
     ) -> None:
         if not 10 <= chunk_ms <= 100:
             raise ValueError(f"chunk_ms must be between 10 and 100, got {chunk_ms}")
@@ -160,7 +164,7 @@ class Simulator:
         self.max_message_bytes = max_message_bytes
         config = SessionConfig(
             voice=Voice(voice), asr=asr, idle_timeout=idle_timeout, tool_timeout=tool_timeout,
-            chunk_ms=chunk_ms, vad_threshold=vad_threshold, profile=resolve_profile(profile),
+            chunk_ms=chunk_ms, vad_threshold=vad_threshold, profile=resolve_profile(profile), seed=seed,
         )  # fmt: skip
         self._state = SimulatorState(
             self.api_key, TokenSigner(token_ttl), config, latency or Latency(), max_calls=max_calls,
