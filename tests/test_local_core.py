@@ -133,3 +133,74 @@ def test_end_stops_capture_and_levels_are_dbfs():
     assert level_dbfs(full) == pytest.approx(0.0, abs=0.01)
     assert level_dbfs(np.zeros(480, np.int16)) == -120.0
     assert core.input_db == pytest.approx(level_dbfs(tone(480)))
+
+
+# ----------------------------------------------------------------- DAC clock
+
+
+def _startup_callbacks():
+    """The callback pattern measured through ALSA's PulseAudio plugin: a fill burst of 12 blocks
+    at one stream time, a 0.8 s stall, then real-time callbacks whose reported delay ramps from 0
+    to 200 ms in 60 ms steps before it holds. The true anchor is the steady one."""
+    block = 480 / SAMPLE_RATE
+    t0, out = 1000.0, []
+    for k in range(12):  # fill burst: dac = now + k blocks, now barely moves
+        out.append((k * 480, t0 + k * block, t0 + 0.0001 * k))
+    for k in range(12, 200):
+        now = t0 + 0.8 + (k - 12) * block
+        ramp = min(0.2, 0.06 * ((k - 12) // 3))  # the reported delay: 0 → 200 ms in 60 ms steps
+        out.append((k * 480, now + ramp, now))
+    return out, t0 + 0.8 + 0.2 - 12 * block  # sample 12·480 is heard at the stall's end + 200 ms
+
+
+def test_dac_clock_anchors_on_the_steady_offset_and_reports_provisional_ones():
+    from vatel_nb.local._dac_clock import DacClock
+
+    calls, steady = _startup_callbacks()
+    clock = DacClock(SAMPLE_RATE)
+    used = []
+    for n, dac, now in calls:
+        t, anchor = clock.block(n, dac, now)
+        used.append((clock.settled, n, t, anchor))
+    settled_at = next(i for i, u in enumerate(used) if u[0])
+    # not trusted during the burst, the stall and the ramp; trusted once steady for 0.25 s
+    assert settled_at > 12 + 3 * 4
+    assert abs(clock.anchor - steady) < 1e-9
+    # every time stamped after settling follows the steady anchor exactly
+    for _, n, t, _ in used[settled_at:]:
+        assert abs(t - (steady + n / SAMPLE_RATE)) < 1e-9
+    # a provisional stamp moved by (final − the anchor it used) is the steady one
+    for _, n, t, anchor in used[:settled_at]:
+        assert abs(t + (clock.anchor - anchor) - (steady + n / SAMPLE_RATE)) < 1e-9
+    # before the fix the fill-burst stamps were up to the stall's length early
+    assert steady - used[0][3] > 0.5
+
+
+def test_dac_clock_follows_a_real_step_after_settling_and_ignores_a_blip():
+    from vatel_nb.local._dac_clock import DacClock
+
+    clock = DacClock(SAMPLE_RATE, settle_s=0.1)
+    block = 480 / SAMPLE_RATE
+    n = 0
+    for k in range(20):
+        clock.block(n, 5.0 + n / SAMPLE_RATE, k * block)
+        n += 480
+    assert clock.settled and abs(clock.anchor - 5.0) < 1e-9
+    clock.block(n, 5.3 + n / SAMPLE_RATE, 1.0)  # one wild reading: ignored (median)
+    n += 480
+    assert abs(clock.anchor - 5.0) < 1e-9
+    for k in range(5):  # an underflow delayed everything after it by 40 ms: taken up
+        clock.block(n, 5.04 + n / SAMPLE_RATE, 1.1 + k * block)
+        n += 480
+    assert abs(clock.anchor - 5.04) < 1e-9
+
+
+def test_dac_clock_trusts_the_offsets_after_max_wait_even_if_they_never_agree():
+    from vatel_nb.local._dac_clock import DacClock
+
+    clock = DacClock(SAMPLE_RATE, max_wait_s=1.0)
+    for k in range(100):
+        clock.block(k * 480, 7.0 + k * 0.003 + k * 480 / SAMPLE_RATE, k * 0.02)
+        if clock.settled:
+            break
+    assert clock.settled and 1.0 <= k * 0.02 < 1.1

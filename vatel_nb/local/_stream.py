@@ -21,6 +21,7 @@ from typing import Any
 from .. import envelope as env
 from ..envelope import SAMPLE_RATE
 from ._core import DEVICE_CLOCK, LocalAudioCore
+from ._dac_clock import DacClock
 from ._devices import AudioDevice, LocalAudioError, audio_devices, import_sounddevice, pick
 
 __all__ = ["ECHO_WARNING", "LocalAudio"]
@@ -80,6 +81,10 @@ class LocalAudio:
         self.last_callback_error = ""
         #: Callbacks PortAudio made so far, per stream.
         self.blocks = {"input": 0, "output": 0}
+        self._dac = DacClock(SAMPLE_RATE)  # output sample → DAC time (see _dac_clock)
+        self._out_n = 0  # output samples rendered so far
+        #: playback events (with the provisional anchor they used) until the DAC clock settles
+        self._held: list[tuple[dict[str, Any], list[bytes], float]] = []
 
     # ----------------------------------------------------------------- front-end interface
 
@@ -161,9 +166,18 @@ class LocalAudio:
         try:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
+            t_dac, anchor = self._dac.block(self._out_n, self._dac_time(t), float(t.currentTime))
+            self._out_n += frames
             with self._lock:
-                block, played = self.core.render(frames, self._dac_time(t))
+                block, played = self.core.render(frames, t_dac)
             outdata[:, 0] = block
+            if not self._dac.settled:  # start-up: times are provisional, hold the events
+                self._held += [(e, b, anchor) for e, b in played]
+                return
+            if self._held:  # just settled: the held events, moved to the steady anchor
+                final = self._dac.anchor or 0.0
+                held = [({**e, "t_browser": e["t_browser"] + (final - a) * 1e3}, b) for e, b, a in self._held]
+                played, self._held = held + played, []
             for envelope, buffers in played:
                 self._to_session(envelope, buffers)
         except Exception as e:  # never let an error escape into PortAudio's thread: count it, play silence
@@ -210,6 +224,7 @@ class LocalAudio:
         in_latency, out_latency = float(self._input.latency), float(self._stream.latency)
         self._in_latency = in_latency
         self.core.output_latency_s = out_latency
+        self._dac, self._out_n, self._held = DacClock(SAMPLE_RATE), 0, []
         self.session.attach(self)
         self._stream.start()
         self._input.start()
@@ -239,6 +254,9 @@ class LocalAudio:
                     stream.stop()
                 finally:
                     stream.close()
+        held, self._held = self._held, []  # closed before the stream settled: provisional times
+        for envelope, buffers, _anchor in held:
+            self._to_session(envelope, buffers)
 
     def describe(self) -> dict[str, Any]:
         """What the call's ``meta["frontend"]`` records about this front-end."""
