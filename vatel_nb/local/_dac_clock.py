@@ -75,7 +75,7 @@ class DacClock:
             self.settled = True
             offsets = [o for _, o in self._stable]
             self.anchor = statistics.median(offsets)
-            self._recent.extend(offsets[-(self._recent.maxlen or 1) :])
+            self._recent.extend(offsets)  # the deque keeps the last `window`
         else:
             self.anchor = offset  # provisional: this callback's own
         return self.anchor + n / self.rate, self.anchor
