@@ -3,12 +3,14 @@
 Utterances of the demo agent's repertoire are synthesized with espeak-ng (``vatel-nb[voice]``)
 in several voices and speaking rates, padded with 0.6 s before and 1 s after, and — for the
 noisy conditions — mixed with noise (hiss plus 50 Hz hum harmonics) that runs through the whole
-clip, at 20 dB and 10 dB SNR (speech power over its voiced frames vs noise power). Each clip is
-streamed in 20 ms chunks through the same parts a simulator session uses: the kit's VAD
-(:class:`vatel_nb._vad.Vad`, the demo agent's start 0.2 s / stop 0.5 s), the
-:class:`~vatel_nb.simulator._listen.Listener` and the pocketsphinx recognizer constrained to the
-demo phrases (one recognizer per voice and condition, like one session per caller). Chunks are
-paced at ``--speed`` × real time (default 1.0).
+clip, at 20 dB and 10 dB SNR (speech power over its voiced frames vs noise power). Each voice
+and condition is one session, as a caller's call is: one stream of 20 ms chunks (2 s of the
+noise first — the greeting plays before anyone speaks — then every clip in turn) through the
+same parts a simulator session of the demo agent uses: the kit's VAD (:class:`vatel_nb._vad.Vad`,
+start 0.2 s / stop 0.5 s, with the demo agent's speech model: Silero when installed), the
+:class:`~vatel_nb.simulator._listen.Listener` (its holdback and post-roll) and the pocketsphinx
+recognizer constrained to the demo phrases. A clip is judged on the segments that end inside it.
+Chunks are paced at ``--speed`` × real time (default 1.0).
 
 Reported per condition:
 - ``intent`` — share of utterances whose final transcript the demo agent reads as the intended
@@ -35,11 +37,13 @@ import time
 
 import numpy as np
 
+from vatel_nb._speech_model import speech_model
 from vatel_nb._vad import Vad
 from vatel_nb.protocol import SAMPLE_RATE
 from vatel_nb.simulator import DEMO_PHRASES, PocketsphinxRecognizer, intent, speak
+from vatel_nb.simulator._agents import demo_agent
 from vatel_nb.simulator._asr import _worker, warm_pocketsphinx
-from vatel_nb.simulator._listen import PREROLL_SAMPLES, Listener
+from vatel_nb.simulator._listen import POST_ROLL_S, PREROLL_SAMPLES, Listener
 from vatel_nb.simulator._repertoire import normalize
 
 UTTERANCES = [
@@ -72,11 +76,14 @@ def noise(n: int, seed: int) -> np.ndarray:
     return x / x.std()
 
 
-def clip(text: str, voice: str, rate: int, snr_db: float | None, seed: int) -> tuple[np.ndarray, float]:
-    """(int16 clip, seconds of speech) for one utterance and condition."""
+def clip(
+    text: str, voice: str, rate: int, snr_db: float | None, seed: int, lead_s: float | None = None
+) -> tuple[np.ndarray, float]:
+    """(int16 clip, seconds of speech) for one utterance and condition. ``lead_s``: instead, that
+    many seconds of the noise alone, at the level it has with ``text``'s speech."""
     speech = speak(text, voice, rate).astype(np.float64)
     pre, post = np.zeros(int(0.6 * SAMPLE_RATE)), np.zeros(int(1.0 * SAMPLE_RATE))
-    x = np.concatenate([pre, speech, post])
+    x = np.concatenate([pre, speech, post]) if lead_s is None else np.zeros(int(lead_s * SAMPLE_RATE))
     if snr_db is not None:
         frames = speech[: speech.size // 240 * 240].reshape(-1, 240)
         p = (frames**2).mean(axis=1)
@@ -114,36 +121,52 @@ def _cpu_children() -> float:
     return total
 
 
-async def run_clip(listener: Listener, pcm: np.ndarray, speed: float) -> tuple[list[str], list[float]]:
-    """Stream one clip: (final transcripts, eos→final seconds) of each VAD segment."""
-    vad = Vad(0.2, 0.5)
-    finals: list[asyncio.Future] = []
-    stops: list[float] = []
-    buf: list[np.ndarray] = []
-    speaking = False
-    t_next = time.perf_counter()
-    for off in range(0, pcm.size, CHUNK):
-        chunk = pcm[off : off + CHUNK]
-        buf.append(chunk)
-        if speaking:
-            listener.audio(chunk)
-        for ev in vad.feed(chunk):
-            if ev.kind == "start":
-                whole = np.concatenate(buf)
-                listener.begin(None, whole[max(0, ev.position - PREROLL_SAMPLES) :])
-                speaking = True
-            else:
-                stops.append(time.perf_counter())
-                finals.append(_timed(listener.end()))
-                speaking = False
-        t_next += CHUNK / SAMPLE_RATE / speed
-        await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
-    if vad.speaking:
-        vad.force_stop()
-        stops.append(time.perf_counter())
-        finals.append(_timed(listener.end()))
-    results = [await f for f in finals]
-    return [r[0] for r in results], [r[1] - s for r, s in zip(results, stops, strict=True)]
+class Session:
+    """One call's stream: the demo agent's VAD and a listener, fed chunk by chunk."""
+
+    def __init__(self, recognizer: PocketsphinxRecognizer) -> None:
+        agent = demo_agent()
+        start_s, stop_s = agent.vad_settings["start_secs"], agent.vad_settings["stop_secs"]
+        self.vad = Vad(start_s, stop_s, model=speech_model(agent.vad_model))
+
+        async def no_partial(key: object, text: str) -> None:
+            return None
+
+        self.listener = Listener(recognizer, no_partial, holdback=stop_s - POST_ROLL_S)
+        self.history: list[np.ndarray] = []  # the last 2 s of the stream
+        self.position = 0  # samples of the stream so far
+        self.first = 0  # the current segment's first sample given to the recognizer
+
+    def recent(self, start: int) -> np.ndarray:
+        """The stream from sample ``start`` to now (within the last 2 s)."""
+        whole = np.concatenate(self.history)
+        return whole[max(0, whole.size - (self.position - start)) :]
+
+    async def stream(self, pcm: np.ndarray, speed: float) -> tuple[list[str], list[float]]:
+        """Stream ``pcm``: (final transcripts, eos→final seconds) of the segments that end in it."""
+        finals: list[asyncio.Future] = []
+        stops: list[float] = []
+        t_next = time.perf_counter()
+        for off in range(0, pcm.size, CHUNK):
+            chunk = pcm[off : off + CHUNK]
+            self.history.append(chunk)
+            self.position += chunk.size
+            while len(self.history) > 2 * SAMPLE_RATE // CHUNK:
+                self.history.pop(0)
+            if self.vad.speaking:
+                self.listener.audio(chunk)
+            for ev in self.vad.feed(chunk):
+                if ev.kind == "start":
+                    self.first = max(0, ev.position - PREROLL_SAMPLES)
+                    self.listener.begin(None, self.recent(self.first))
+                else:
+                    stops.append(time.perf_counter())
+                    keep = ev.position + int(POST_ROLL_S * SAMPLE_RATE) - self.first
+                    finals.append(_timed(self.listener.end(keep)))
+            t_next += CHUNK / SAMPLE_RATE / speed
+            await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
+        results = [await f for f in finals]
+        return [r[0] for r in results], [r[1] - s for r, s in zip(results, stops, strict=True)]
 
 
 def _timed(fut: asyncio.Future) -> asyncio.Future:
@@ -162,16 +185,14 @@ async def condition(name: str, snr: float | None, voices: list[str], rates: list
     misses: list[str] = []
     cpu0 = _cpu_children()
     for vi, voice in enumerate(voices):
-
-        async def no_partial(key: object, text: str) -> None:
-            return None
-
-        listener = Listener(PocketsphinxRecognizer(DEMO_PHRASES), no_partial)
+        session = Session(PocketsphinxRecognizer(DEMO_PHRASES))
+        lead, _ = clip(UTTERANCES[0], voice, rates[0], snr, seed=vi * 1000 + 999, lead_s=2.0)
+        await session.stream(lead, speed)
         for rate in rates:
             for ui, text in enumerate(UTTERANCES):
                 pcm, _ = clip(text, voice, rate, snr, seed=vi * 1000 + rate + ui)
                 audio_s += pcm.size / SAMPLE_RATE
-                finals, eos = await run_clip(listener, pcm, speed)
+                finals, eos = await session.stream(pcm, speed)
                 heard = " ".join(f for f in finals if f)
                 n += 1
                 segs_bad += len(finals) != 1
@@ -182,7 +203,7 @@ async def condition(name: str, snr: float | None, voices: list[str], rates: list
                 e, w = wer(text, heard)
                 errs, words = errs + e, words + w
                 lat += eos
-        listener.close()
+        session.listener.close()
     cpu = _cpu_children() - cpu0
     lat_ms = np.array(lat) * 1000 if lat else np.array([np.nan])
     return {

@@ -18,6 +18,16 @@ the analysis (:func:`speech_segments` over captured mic PCM). Both apply the sam
   shorter than 60 ms inside the onset do not reset the count) and **stops** after ``stop_secs``
   of unvoiced frames.
 
+With a **speech model** (live only, ``Vad(model=…)``: Silero VAD, see :mod:`._speech_model`) a
+frame is voiced when the model hears speech *and* its level is above ``max(threshold_db, floor +
+model_snr_db)`` (3 dB): the model rejects noise however loud, the level keeps the edges exact.
+Quiet frames the model hears as speech do not reset an onset in progress. The model lags a
+speech onset by a window or two, so an onset it confirms is moved back over the run of frames
+just before it that were above that level (gaps under 60 ms bridged, at most 0.5 s):
+``speech_started`` is as early, and ``speech_stopped`` as late, as with energy alone. In 10 dB
+SNR hiss and hum, energy alone misses most utterances once it knows the noise floor; with the
+model every one is found (``bench/bench_asr.py``).
+
 Positions are sample indices in the stream (seconds = samples / 24000); decisions happen at
 frame boundaries, so every position is exact to one 10 ms frame.
 """
@@ -30,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._speech_model import SpeechModel
 from .protocol import SAMPLE_RATE
 
 __all__ = [
@@ -49,6 +60,8 @@ _GAP_TOLERANCE = 6  # frames (60 ms) of silence allowed inside an onset before i
 _SMOOTH = 5  # frames (50 ms) averaged (in power) before the noise-floor minimum
 _MIN_DB = -120.0
 _PRIME_FRAMES = 100  # live: the floor is unknown for the first second, only the absolute threshold holds
+_MODEL_ON, _MODEL_OFF = 0.5, 0.35  # speech probability hysteresis (Silero's usual thresholds)
+_MAX_BACK = 50  # frames (0.5 s) an onset confirmed by the model may move back
 
 
 @dataclass(frozen=True)
@@ -130,6 +143,8 @@ class Vad:
 
     ``threshold_db``: absolute level a frame must exceed (dBFS; −40 ≈ RMS 0.01 full scale).
     ``snr_db``: how far above the running noise floor. ``floor_window_s``: the floor's memory.
+    ``model``: a speech model (:func:`vatel_nb._speech_model.speech_model`); with it a frame is
+    voiced when the model hears speech and the level is ``model_snr_db`` above the floor.
     """
 
     def __init__(
@@ -140,6 +155,8 @@ class Vad:
         threshold_db: float = -40.0,
         snr_db: float = 9.0,
         floor_window_s: float = 3.0,
+        model: SpeechModel | None = None,
+        model_snr_db: float = 3.0,
     ) -> None:
         self.start_frames = max(1, round(start_secs / _FRAME_S))
         self.stop_frames = max(1, round(stop_secs / _FRAME_S))
@@ -159,6 +176,10 @@ class Vad:
         self._voiced = 0
         self._silent = 0
         self._last_voiced_end = 0
+        self.model = model
+        self.model_snr_db = model_snr_db
+        self._model_on = False
+        self._loud: deque[bool] = deque(maxlen=_MAX_BACK)  # model mode: recent frames above the level
 
     def _floor(self, smooth_db: np.ndarray) -> np.ndarray:
         out = np.empty(smooth_db.size)
@@ -187,25 +208,40 @@ class Vad:
         floor = self._floor(smooth)
         self._frame += n
         self.noise_floor_db = float(floor[-1])
-        return self.step(_voiced(levels, floor, self.threshold_db, self.snr_db))
+        if self.model is None:
+            return self.step(_voiced(levels, floor, self.threshold_db, self.snr_db))
+        loud = _voiced(levels, floor, self.threshold_db, self.model_snr_db)
+        speech = np.empty(n, dtype=bool)
+        for i, p in enumerate(self.model.frame_probs(buf[: n * FRAME_SAMPLES]).tolist()):
+            self._model_on = p > (_MODEL_OFF if self._model_on else _MODEL_ON)
+            speech[i] = self._model_on
+        return self.step(speech & loud, loud, speech)
 
-    def step(self, voiced: np.ndarray) -> list[VadEvent]:
-        """Advance the start/stop state machine by one decision per 10 ms frame."""
+    def step(
+        self, voiced: np.ndarray, loud: np.ndarray | None = None, held: np.ndarray | None = None
+    ) -> list[VadEvent]:
+        """Advance the start/stop state machine by one decision per 10 ms frame. Model mode:
+        ``loud`` = frames above the level alone, over which a new onset moves back; ``held`` =
+        frames the model hears as speech, which never reset an onset in progress (the closure of
+        "what time" is as quiet as the noise, yet speech)."""
         events: list[VadEvent] = []
-        for v in voiced.tolist():
+        louds = loud.tolist() if loud is not None else None
+        helds = held.tolist() if held is not None else None
+        for i, v in enumerate(voiced.tolist()):
             start, end = self.position, self.position + FRAME_SAMPLES
             self.position = end
             if not self.speaking:
                 if v:
                     if self._onset is None:
-                        self._onset, self._voiced = start, 0
+                        back = self._loud_run() if louds is not None else 0
+                        self._onset, self._voiced = start - back * FRAME_SAMPLES, back
                     self._voiced += 1
                     self._silent = 0
                     self._last_voiced_end = end
                     if self._voiced >= self.start_frames:
                         self.speaking = True
                         events.append(VadEvent("start", self._onset, end))
-                elif self._onset is not None:
+                elif self._onset is not None and not (helds is not None and helds[i]):
                     self._silent += 1
                     if self._silent >= self.gap_tolerance:
                         self._onset, self._voiced, self._silent = None, 0, 0
@@ -218,7 +254,25 @@ class Vad:
                     events.append(VadEvent("stop", self._last_voiced_end, end))
                     self.speaking = False
                     self._onset, self._voiced, self._silent = None, 0, 0
+                    self._loud.clear()  # an onset never moves back into the segment before
+                    continue
+            if louds is not None:
+                self._loud.append(louds[i])
         return events
+
+    def _loud_run(self) -> int:
+        """How many frames back the onset goes: over the frames just before this one that were
+        above the level, bridging quiet gaps shorter than the onset's gap tolerance (60 ms: the
+        closure before a stop consonant) — to the first loud frame of that run."""
+        k = gap = 0
+        for i, x in enumerate(reversed(self._loud), 1):
+            if x:
+                k, gap = i, 0
+            else:
+                gap += 1
+                if gap >= self.gap_tolerance:
+                    break
+        return k
 
     def force_stop(self) -> VadEvent | None:
         """End an ongoing speech segment now (input stalled or the stream ends)."""
@@ -226,6 +280,7 @@ class Vad:
             return None
         self.speaking = False
         self._onset, self._voiced, self._silent = None, 0, 0
+        self._loud.clear()
         return VadEvent("stop", self._last_voiced_end, self.position)
 
 

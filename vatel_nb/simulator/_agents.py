@@ -148,6 +148,7 @@ class AgentSpec:
     tool_timeout: float | None = None
     phrases: Sequence[str] | None = None
     talk_over_user: bool = False
+    vad_model: str = "energy"
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: str = field(default_factory=_now)
 
@@ -161,6 +162,8 @@ class AgentSpec:
             raise TypeError(
                 f"reply must be a callable (transcript, history) -> Reply | str | None, got {self.reply!r}"
             )
+        if self.vad_model not in ("energy", "silero", "auto"):
+            raise ValueError(f"vad_model must be 'energy', 'silero' or 'auto', got {self.vad_model!r}")
         uuid.UUID(self.id)
 
     def tool(self, name: str) -> Tool | None:
@@ -203,6 +206,7 @@ def demo_agent() -> AgentSpec:
         vad_settings={"start_secs": 0.2, "stop_secs": 0.5},
         reply=demo_reply,
         phrases=DEMO_PHRASES,
+        vad_model="auto",
         tools=[
             Tool("get_time", "Current time in a time zone", {"timezone": "IANA time zone name, e.g. UTC"})
         ],

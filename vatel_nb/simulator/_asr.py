@@ -10,8 +10,8 @@ milliseconds remain to decode.
 With ``phrases`` (the demo agent's repertoire, or a registered agent's list) an utterance is
 decoded against a JSGF grammar of exactly those phrases, which hears them reliably from any voice.
 When the streamed grammar pass does not end on a complete phrase, the whole utterance is decoded
-again with the grammar and utterance-level normalisation; when that does not end on a phrase
-either, with the open-vocabulary language model, and that text is the transcript
+again with the grammar and utterance-level normalisation, then with wider beams; when neither
+ends on a phrase, with the open-vocabulary language model, and that text is the transcript
 (:func:`vatel_nb.simulator._ps_worker.final`). Speech outside the phrases that the grammar
 nonetheless matches to a phrase is heard as that phrase: there is no out-of-grammar check.
 """

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .._speech_model import speech_model
 from .._vad import Vad, VadEvent, db
 from ..protocol import (
     SAMPLE_RATE,
@@ -42,7 +43,7 @@ from ..protocol import (
 from ._agents import AgentSpec
 from ._asr import make_recognizer_factory
 from ._latency import Latency
-from ._listen import PREROLL_SAMPLES, Listener
+from ._listen import POST_ROLL_S, PREROLL_SAMPLES, Listener
 from ._profiles import PROFILES, WireProfile
 from ._recognizer import Recognizer, RecognizerFactory, ScriptedRecognizer
 from ._records import CallRecord, utc_iso
@@ -86,9 +87,14 @@ class Session(Responder):
         self.t0 = time.perf_counter()
         wall0 = dt.datetime.now(dt.timezone.utc)
         self.asr_source, self.recognizer = _recognizer(config.asr, agent)
-        self.listener = Listener(self.recognizer, self._send_partial, config.partial_interval)
         vad = agent.vad_settings
-        self.vad = Vad(vad["start_secs"], vad["stop_secs"], threshold_db=db(config.vad_threshold))
+        self.listener = Listener(
+            self.recognizer, self._send_partial, config.partial_interval, vad["stop_secs"] - POST_ROLL_S
+        )
+        self.vad = Vad(
+            vad["start_secs"], vad["stop_secs"], threshold_db=db(config.vad_threshold),
+            model=speech_model(agent.vad_model),
+        )  # fmt: skip
         self.truth = SessionTruth(
             self.id, agent.id, self.t0, utc_iso(wall0), self.asr_source, config.voice.kind, dict(vad)
         )
@@ -108,6 +114,7 @@ class Session(Responder):
         self._last_audio_t = self.t0
         self._last_activity = self.t0
         self._seg: SpeechSegment | None = None  # segment in progress (speech_started sent)
+        self._seg_first = 0  # its first sample given to the recognizer (pre-roll included)
         self._pending_stop: tuple[SpeechSegment, asyncio.Event] | None = None
         self._carry = ""  # words of a turn left unanswered because the user went on talking
         Responder.__init__(self)
@@ -298,9 +305,8 @@ class Session(Responder):
             seg.start_wall = self.truth.wall(seg.start_t)
             self.truth.segments.append(seg)
             self._seg = seg
-            self.listener.begin(
-                seg, self.segment_audio(max(0, ev.position - PREROLL_SAMPLES), self._in_samples)
-            )
+            self._seg_first = max(0, ev.position - PREROLL_SAMPLES)
+            self.listener.begin(seg, self.segment_audio(self._seg_first, self._in_samples))
             seg.started_sent_t = await self.send(SpeechStarted(False))
             await self.barge_in(seg.started_sent_t or t)
         elif self._seg is not None:
@@ -312,7 +318,8 @@ class Session(Responder):
             seg.endpointing = self.latency.sample("endpointing")
             release = asyncio.Event()
             self._pending_stop = (seg, release)
-            self.spawn(self._finish_segment(seg, release, self.listener.end()))
+            keep = ev.position + int(POST_ROLL_S * SAMPLE_RATE) - self._seg_first
+            self.spawn(self._finish_segment(seg, release, self.listener.end(keep)))
 
     async def _send_stopped(self, seg: SpeechSegment) -> None:
         """Send ``speech_stopped`` for ``seg`` once (early, and ``forced``, when new speech starts first)."""
