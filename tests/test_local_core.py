@@ -163,8 +163,8 @@ def test_dac_clock_anchors_on_the_steady_offset_and_reports_provisional_ones():
         t, anchor = clock.block(n, dac, now)
         used.append((clock.settled, n, t, anchor))
     settled_at = next(i for i, u in enumerate(used) if u[0])
-    # not trusted during the burst, the stall and the ramp; trusted once steady for 0.25 s
-    assert settled_at > 12 + 3 * 4
+    # not trusted during the burst, the stall and the ramp; trusted once steady for 1 s
+    assert settled_at >= 12 + 3 * 4 + 50  # burst, ramp, then 1 s (50 blocks) at the steady delay
     assert abs(clock.anchor - steady) < 1e-9
     # every time stamped after settling follows the steady anchor exactly
     for _, n, t, _ in used[settled_at:]:
@@ -174,6 +174,30 @@ def test_dac_clock_anchors_on_the_steady_offset_and_reports_provisional_ones():
         assert abs(t + (clock.anchor - anchor) - (steady + n / SAMPLE_RATE)) < 1e-9
     # before the fix the fill-burst stamps were up to the stall's length early
     assert steady - used[0][3] > 0.5
+
+
+def test_dac_clock_waits_out_a_ramp_step_that_holds_under_load_and_ignores_one_blip():
+    """Under load one step of the start-up ramp held for 0.4 s: a 0.25 s settle took it for the
+    steady delay and stamped the greeting 200 ms early (fresh-clone CI). One noisy reading while
+    settling must not restart the count."""
+    from vatel_nb.local._dac_clock import DacClock
+
+    block = 480 / SAMPLE_RATE
+    clock, n, now = DacClock(SAMPLE_RATE), 0, 50.0
+    for _ in range(20):  # 0.4 s at the ramp's 0 ms step: sample n reported at once
+        clock.block(n, now, now)
+        n, now = n + 480, now + block
+    assert not clock.settled
+    steady = None
+    for k in range(100):  # the real delay, 200 ms, with one wild reading in it
+        dac = now + 0.2 + (0.05 if k == 30 else 0.0)
+        clock.block(n, dac, now)
+        steady = now + 0.2 - n / SAMPLE_RATE
+        n, now = n + 480, now + block
+        if clock.settled:
+            break
+    assert clock.settled and abs(clock.anchor - steady) < 1e-9
+    assert 1.0 <= k * block < 1.1  # settled after 1 s of agreement: the blip did not restart it
 
 
 def test_dac_clock_follows_a_real_step_after_settling_and_ignores_a_blip():
