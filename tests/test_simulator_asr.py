@@ -174,6 +174,22 @@ def test_the_speech_model_gives_the_same_frame_probabilities_however_the_stream_
     assert np.array_equal(SileroSpeech().frame_probs(pcm[: 240 * 150]), whole[:150])
 
 
+def test_model_mode_quiet_speech_counts_towards_the_start_but_moves_no_edge():
+    """The measured "Stop!" at 10 dB (en+m3, 195 wpm): 2 loud frames, 4 quiet, 2 loud, then 10
+    frames loud and speech to the model, then 16 that the model hears as speech below the level."""
+    loud = np.array([0] * 50 + [1, 1, 0, 0, 0, 0, 1, 1] + [1] * 10 + [0] * 16 + [0] * 60, bool)
+    held = np.array([0] * 58 + [1] * 10 + [1] * 16 + [0] * 60, bool)
+    vad = Vad(0.2, 0.5, model=object())  # type: ignore[arg-type] — step() is fed directly
+    events = vad.step(loud & held, loud, held)
+    assert [e.kind for e in events] == ["start", "stop"]
+    start, stop = events
+    assert start.position == 50 * 240  # moved back over the loud run, its 40 ms gap bridged
+    assert start.decided_at == (50 + 20) * 240  # 20 frames counted: loud, then model-only ones
+    assert stop.position == 68 * 240  # the last frame above the level: the held ones moved no edge
+    # energy alone, the same frames: 14 loud ones, never 0.2 s of them: no segment
+    assert Vad(0.2, 0.5).step(loud) == []
+
+
 def test_speech_model_settings():
     from vatel_nb._speech_model import silero_available, speech_model
 
