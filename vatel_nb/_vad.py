@@ -232,18 +232,15 @@ class Vad:
             start, end = self.position, self.position + FRAME_SAMPLES
             self.position = end
             if not self.speaking:
-                if v:
+                held_only = not v and self._onset is not None and helds is not None and helds[i]
+                if v or held_only:  # held only: speech to the model, below the level — counts, moves no edge
                     if self._onset is None:
                         back = self._loud_run() if louds is not None else 0
                         self._onset, self._voiced = start - back * FRAME_SAMPLES, back
                     self._voiced += 1
-                    self._silent = 0
-                    self._last_voiced_end = end
-                    if self._voiced >= self.start_frames:
-                        self.speaking = True
-                        events.append(VadEvent("start", self._onset, end))
-                elif self._onset is not None and helds is not None and helds[i]:
-                    self._voiced += 1  # speech to the model, below the level: counts, moves no edge
+                    if v:
+                        self._silent = 0
+                        self._last_voiced_end = end
                     if self._voiced >= self.start_frames:
                         self.speaking = True
                         events.append(VadEvent("start", self._onset, end))

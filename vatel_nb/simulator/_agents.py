@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._speech_model import check_vad_model
 from ._latency import Latency
 from ._repertoire import DEMO_PHRASES, intent
 
@@ -162,8 +163,7 @@ class AgentSpec:
             raise TypeError(
                 f"reply must be a callable (transcript, history) -> Reply | str | None, got {self.reply!r}"
             )
-        if self.vad_model not in ("energy", "silero", "auto"):
-            raise ValueError(f"vad_model must be 'energy', 'silero' or 'auto', got {self.vad_model!r}")
+        check_vad_model(self.vad_model)
         uuid.UUID(self.id)
 
     def tool(self, name: str) -> Tool | None:
