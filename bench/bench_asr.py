@@ -18,9 +18,15 @@ Reported per condition:
 - ``WER`` — word error rate of the final transcripts against the text spoken;
 - ``segs≠1`` — clips where the VAD did not find exactly one segment (noise it took for speech,
   or speech split in two);
+- ``end→text p50/p95`` — from the arrival of the audio where the speech ended (the VAD's end,
+  known only later) to the recognizer's return of the final transcript, ms: what recognition
+  costs, including the post-roll it waits for; with early finals it mostly runs inside the
+  VAD's hangover (``stop_secs`` 0.5 s), which hides it from the next figure;
 - ``eos→final p50/p95`` — from the VAD's end-of-speech decision (when ``speech_stopped`` would
   be due) to the final transcript, ms, perf_counter;
-- ``cpu/s`` — CPU seconds (this process + the recognizer's worker process) per second of audio.
+- ``cpu/s`` — CPU seconds (this process + the recognizer's worker process) per second of audio;
+- ``early`` — recognizer finals taken early, at a pause (see :mod:`vatel_nb.simulator._listen`):
+  used at the stop / taken (the rest were dropped: the speech went on).
 
 Baseline, in the same run: the kit's previous recognition (open-vocabulary pocketsphinx over
 the whole segment, decoded once the segment has ended) on the clean clips of the first voice.
@@ -121,10 +127,24 @@ def _cpu_children() -> float:
     return total
 
 
+class _TimedRecognizer(PocketsphinxRecognizer):
+    """Records when each final transcript was returned (perf_counter)."""
+
+    def __init__(self, phrases: tuple[str, ...]) -> None:
+        super().__init__(phrases)
+        self.done_at: list[float] = []
+
+    def final(self) -> str:
+        text = super().final()
+        self.done_at.append(time.perf_counter())
+        return text
+
+
 class Session:
     """One call's stream: the demo agent's VAD and a listener, fed chunk by chunk."""
 
-    def __init__(self, recognizer: PocketsphinxRecognizer) -> None:
+    def __init__(self, recognizer: _TimedRecognizer) -> None:
+        self.recognizer = recognizer
         agent = demo_agent()
         start_s, stop_s = agent.vad_settings["start_secs"], agent.vad_settings["stop_secs"]
         self.vad = Vad(start_s, stop_s, model=speech_model(agent.vad_model))
@@ -136,37 +156,49 @@ class Session:
         self.history: list[np.ndarray] = []  # the last 2 s of the stream
         self.position = 0  # samples of the stream so far
         self.first = 0  # the current segment's first sample given to the recognizer
+        self.arrived: list[tuple[int, float]] = []  # (stream samples so far, when), last 2 s
 
     def recent(self, start: int) -> np.ndarray:
         """The stream from sample ``start`` to now (within the last 2 s)."""
         whole = np.concatenate(self.history)
         return whole[max(0, whole.size - (self.position - start)) :]
 
-    async def stream(self, pcm: np.ndarray, speed: float) -> tuple[list[str], list[float]]:
-        """Stream ``pcm``: (final transcripts, eos→final seconds) of the segments that end in it."""
+    async def stream(self, pcm: np.ndarray, speed: float) -> tuple[list[str], list[float], list[float]]:
+        """Stream ``pcm``: (final transcripts, eos→final seconds, end→text seconds) of the segments
+        that end in it."""
         finals: list[asyncio.Future] = []
         stops: list[float] = []
+        ends: list[float] = []
         t_next = time.perf_counter()
         for off in range(0, pcm.size, CHUNK):
             chunk = pcm[off : off + CHUNK]
             self.history.append(chunk)
             self.position += chunk.size
+            self.arrived.append((self.position, time.perf_counter()))
             while len(self.history) > 2 * SAMPLE_RATE // CHUNK:
                 self.history.pop(0)
+                self.arrived.pop(0)
             if self.vad.speaking:
                 self.listener.audio(chunk)
             for ev in self.vad.feed(chunk):
                 if ev.kind == "start":
                     self.first = max(0, ev.position - PREROLL_SAMPLES)
-                    self.listener.begin(None, self.recent(self.first))
+                    self.listener.begin(None, self.recent(self.first), self.first)
                 else:
                     stops.append(time.perf_counter())
-                    keep = ev.position + int(POST_ROLL_S * SAMPLE_RATE) - self.first
-                    finals.append(_timed(self.listener.end(keep)))
+                    ends.append(next(t for pos, t in self.arrived if pos >= ev.position))
+                    finals.append(_timed(self.listener.end(ev.position)))
+            if self.vad.speaking:
+                self.listener.pause(self.vad.pause)
             t_next += CHUNK / SAMPLE_RATE / speed
             await asyncio.sleep(max(0.0, t_next - time.perf_counter()))
         results = [await f for f in finals]
-        return [r[0] for r in results], [r[1] - s for r, s in zip(results, stops, strict=True)]
+        ready = [max(t for t in self.recognizer.done_at if t <= r[1]) for r in results]
+        return (
+            [r[0] for r in results],
+            [r[1] - s for r, s in zip(results, stops, strict=True)],
+            [t - e for t, e in zip(ready, ends, strict=True)],
+        )
 
 
 def _timed(fut: asyncio.Future) -> asyncio.Future:
@@ -178,21 +210,22 @@ def _timed(fut: asyncio.Future) -> asyncio.Future:
 
 
 async def condition(name: str, snr: float | None, voices: list[str], rates: list[int], speed: float) -> dict:
-    n_ok = n = segs_bad = 0
+    n_ok = n = segs_bad = early = dropped = 0
     errs = words = 0
     lat: list[float] = []
+    costs: list[float] = []
     audio_s = 0.0
     misses: list[str] = []
     cpu0 = _cpu_children()
     for vi, voice in enumerate(voices):
-        session = Session(PocketsphinxRecognizer(DEMO_PHRASES))
+        session = Session(_TimedRecognizer(DEMO_PHRASES))
         lead, _ = clip(UTTERANCES[0], voice, rates[0], snr, seed=vi * 1000 + 999, lead_s=2.0)
         await session.stream(lead, speed)
         for rate in rates:
             for ui, text in enumerate(UTTERANCES):
                 pcm, _ = clip(text, voice, rate, snr, seed=vi * 1000 + rate + ui)
                 audio_s += pcm.size / SAMPLE_RATE
-                finals, eos = await session.stream(pcm, speed)
+                finals, eos, cost = await session.stream(pcm, speed)
                 heard = " ".join(f for f in finals if f)
                 n += 1
                 segs_bad += len(finals) != 1
@@ -203,6 +236,8 @@ async def condition(name: str, snr: float | None, voices: list[str], rates: list
                 e, w = wer(text, heard)
                 errs, words = errs + e, words + w
                 lat += eos
+                costs += cost
+        early, dropped = early + session.listener.early_finals, dropped + session.listener.early_dropped
         session.listener.close()
     cpu = _cpu_children() - cpu0
     lat_ms = np.array(lat) * 1000 if lat else np.array([np.nan])
@@ -214,16 +249,22 @@ async def condition(name: str, snr: float | None, voices: list[str], rates: list
         "segs_bad": segs_bad,
         "p50": float(np.percentile(lat_ms, 50)),
         "p95": float(np.percentile(lat_ms, 95)),
+        "text50": float(np.percentile(np.array(costs) * 1000, 50)) if costs else np.nan,
+        "text95": float(np.percentile(np.array(costs) * 1000, 95)) if costs else np.nan,
         "cpu_per_s": cpu / audio_s,
+        "early": f"{early - dropped}/{early}",
         "misses": misses,
     }
 
 
 def baseline(voice: str, rates: list[int]) -> dict:
-    """Previous recognition: open vocabulary, whole segment decoded after it ended."""
+    """Previous recognition: open vocabulary with pocketsphinx's default search (two passes, no
+    limits), the whole segment decoded after it ended — in this process, timed per clip."""
+    from pocketsphinx import Decoder
+
     from vatel_nb.simulator import _ps_worker as ps
 
-    pool = _worker()
+    decoder = Decoder(samprate=16000, loglevel="FATAL")
     n_ok = n = 0
     lat: list[float] = []
     cpu0 = _cpu_children()
@@ -233,10 +274,8 @@ def baseline(voice: str, rates: list[int]) -> dict:
             pcm, _ = clip(text, voice, rate, None, seed=ui)
             audio_s += pcm.size / SAMPLE_RATE
             t = time.perf_counter()
-            pool.submit(ps.open_stream, 10_000 + ui, None).result()
-            pool.submit(ps.feed, 10_000 + ui, pcm.tobytes()).result()
-            heard = pool.submit(ps.final, 10_000 + ui).result()
-            pool.submit(ps.drop, 10_000 + ui).result()
+            stream = ps._Stream(decoder, None, np.random.default_rng(ui))
+            heard = ps._decode(decoder, ps._to_16k(stream, pcm.tobytes()))
             lat.append(time.perf_counter() - t)
             n += 1
             n_ok += same_intent(text, heard)
@@ -273,7 +312,8 @@ def main() -> None:
     print(f"\nvoices {args.voices}, rates {args.rates} wpm, {len(UTTERANCES)} utterances each, "
           f"pacing {args.speed:g}× real time, {os.cpu_count()} CPUs")  # fmt: skip
     print(f"{'condition':34s} {'n':>4s} {'intent':>7s} {'WER':>6s} {'segs≠1':>7s} "
-          f"{'eos→final p50':>14s} {'p95':>7s} {'cpu/s':>6s}")  # fmt: skip
+          f"{'end→text p50':>13s} {'p95':>7s} {'eos→final p50':>14s} {'p95':>7s} {'cpu/s':>6s} "
+          f"{'early':>8s}")  # fmt: skip
     for r in rows:
         print(
             f"{r['condition']:34s} {r['n']:4d} {r['intent']:7.1%} "
@@ -281,7 +321,8 @@ def main() -> None:
             f"{r['condition']:34s} {r['n']:4d} {r['intent']:7.1%} {'':6s} {'':7s} ",
             end="",
         )  # fmt: skip
-        print(f"{r['p50']:11.0f} ms {r['p95']:4.0f} ms {r['cpu_per_s']:6.3f}")
+        cost = f"{r['text50']:10.0f} ms {r['text95']:4.0f} ms " if "text50" in r else f"{'':21s} "
+        print(f"{cost}{r['p50']:11.0f} ms {r['p95']:4.0f} ms {r['cpu_per_s']:6.3f} {r.get('early', ''):>8s}")
     for r in rows:
         for m in r.get("misses", []):
             print(f"  miss [{r['condition']}] {m}")

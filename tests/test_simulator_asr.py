@@ -309,13 +309,28 @@ def test_pocketsphinx_hears_the_repertoire_in_two_voices():
     for voice in ("en-us", "en-us+f3"):
         rec = PocketsphinxRecognizer(DEMO_PHRASES)
         for text in ("what time is it in tokyo", "tell me a long story", "thank you"):
-            pcm = np.concatenate([silence(0.3), speak(text, voice, 160), silence(0.5)])
+            # what the Listener feeds it: 0.15 s before the speech, 0.2 s after (the post-roll)
+            pcm = np.concatenate([silence(0.15), speak(text, voice, 160), silence(0.2)])
             rec.start()
             for i in range(0, pcm.size, 2400):
                 rec.feed(pcm[i : i + 2400])
             heard.append((text, rec.final()))
         rec.close()
     assert all(text == got for text, got in heard), heard
+
+
+def test_the_recognizer_adds_noise_36_db_under_the_loudest_frame_heard_and_never_less_than_61_dbfs():
+    from vatel_nb.simulator import _ps_worker as ps
+
+    def rms(b: bytes) -> float:
+        return float(np.sqrt(np.mean(np.frombuffer(b, "<i2").astype(np.float64) ** 2)))
+
+    stream = ps._Stream(None, None, np.random.default_rng(0))
+    assert rms(ps._to_16k(stream, silence(1.0).tobytes())) == pytest.approx(30, rel=0.05)
+    loud = (8000 * np.sqrt(2) * np.sin(2 * np.pi * 300 * np.arange(SR // 10) / SR)).astype(np.int16)
+    ps._to_16k(stream, loud.tobytes())
+    assert stream.peak == pytest.approx(8000, rel=0.01)
+    assert rms(ps._to_16k(stream, silence(1.0).tobytes())) == pytest.approx(8000 / 10 ** (36 / 20), rel=0.05)
 
 
 def test_the_recognizer_worker_exits_when_its_parent_is_killed():

@@ -277,6 +277,16 @@ class Vad:
                     break
         return k
 
+    @property
+    def pause(self) -> tuple[int, int] | None:
+        """While speaking and the latest frame was unvoiced: ``(end, silent)`` — the speech may
+        be ending at sample ``end`` (the end of the last voiced frame, the position a stop would
+        report) and ``silent`` samples of unvoiced frames have followed it. None otherwise. A
+        voiced frame before ``stop_secs`` of silence resets it (the speaker went on)."""
+        if not self.speaking or not self._silent:
+            return None
+        return self._last_voiced_end, self._silent * FRAME_SAMPLES
+
     def force_stop(self) -> VadEvent | None:
         """End an ongoing speech segment now (input stalled or the stream ends)."""
         if not self.speaking:

@@ -283,6 +283,8 @@ class Session(Responder):
             self.listener.audio(pcm)  # before the VAD: a stop decided in this chunk ends after it
         for ev in self.vad.feed(pcm):
             await self._on_vad(ev, t)
+        if self._seg is not None:
+            self.listener.pause(self.vad.pause)
 
     async def _send_partial(self, seg: SpeechSegment, text: str) -> None:
         if seg.transcript is None and not self.closed:
@@ -306,7 +308,7 @@ class Session(Responder):
             self.truth.segments.append(seg)
             self._seg = seg
             self._seg_first = max(0, ev.position - PREROLL_SAMPLES)
-            self.listener.begin(seg, self.segment_audio(self._seg_first, self._in_samples))
+            self.listener.begin(seg, self.segment_audio(self._seg_first, self._in_samples), self._seg_first)
             seg.started_sent_t = await self.send(SpeechStarted(False))
             await self.barge_in(seg.started_sent_t or t)
         elif self._seg is not None:
@@ -318,8 +320,7 @@ class Session(Responder):
             seg.endpointing = self.latency.sample("endpointing")
             release = asyncio.Event()
             self._pending_stop = (seg, release)
-            keep = ev.position + int(POST_ROLL_S * SAMPLE_RATE) - self._seg_first
-            self.spawn(self._finish_segment(seg, release, self.listener.end(keep)))
+            self.spawn(self._finish_segment(seg, release, self.listener.end(ev.position)))
 
     async def _send_stopped(self, seg: SpeechSegment) -> None:
         """Send ``speech_stopped`` for ``seg`` once (early, and ``forced``, when new speech starts first)."""

@@ -8,6 +8,12 @@ the VAD's onset), :meth:`~Recognizer.partial` now and then for an interim hypoth
 calls made **in order from one worker thread per session**, never on the simulator's event loop,
 so a recognizer may take its time (the simulator waits, it does not talk over the user).
 
+``final`` may come before the VAD's decision: once the speaker has paused for 0.2 s, a blocking
+recognizer is asked for its final transcript then (the early final of
+:mod:`vatel_nb.simulator._listen`), and if the speaker goes on, :meth:`~Recognizer.start` comes
+again and the utterance's audio is fed again from its beginning. So a final does not always mean
+the turn is over, and the same audio should give the same transcript.
+
 To plug in your own: give ``Simulator(asr=factory)`` a callable ``factory(phrases)`` returning a
 new :class:`Recognizer` per session; ``phrases`` is the agent's list of expected phrases
 (``add_agent(phrases=[…])``; the demo agent's repertoire for the demo agent) or None. Nothing in
@@ -33,7 +39,8 @@ class Recognizer(ABC):
     blocking: bool = True
 
     def start(self) -> None:  # noqa: B027 — optional hook
-        """A new utterance begins (the previous one, if any, was finished with :meth:`final`)."""
+        """A new utterance begins (the previous one, if any, was finished with :meth:`final`), or
+        the same one again from its start after an early final (see the module docstring)."""
 
     @abstractmethod
     def feed(self, pcm: np.ndarray) -> None:
