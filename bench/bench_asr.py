@@ -49,7 +49,7 @@ from vatel_nb.protocol import SAMPLE_RATE
 from vatel_nb.simulator import DEMO_PHRASES, PocketsphinxRecognizer, intent, speak
 from vatel_nb.simulator._agents import demo_agent
 from vatel_nb.simulator._asr import _worker, warm_pocketsphinx
-from vatel_nb.simulator._listen import POST_ROLL_S, PREROLL_SAMPLES, Listener
+from vatel_nb.simulator._listen import PREROLL_SAMPLES, Listener
 from vatel_nb.simulator._repertoire import normalize
 
 UTTERANCES = [
@@ -152,7 +152,7 @@ class Session:
         async def no_partial(key: object, text: str) -> None:
             return None
 
-        self.listener = Listener(recognizer, no_partial, holdback=stop_s - POST_ROLL_S)
+        self.listener = Listener(recognizer, no_partial, stop_secs=stop_s)
         self.history: list[np.ndarray] = []  # the last 2 s of the stream
         self.position = 0  # samples of the stream so far
         self.first = 0  # the current segment's first sample given to the recognizer

@@ -56,7 +56,7 @@ async def _no_partial(key: object, text: str) -> None:
     return None
 
 
-async def _settle(listener: Listener) -> None:
+async def _settle() -> None:
     """Let the pump run until it waits for the next event."""
     for _ in range(50):
         await asyncio.sleep(0.005)
@@ -70,17 +70,17 @@ def _speech(seed: int, seconds: float) -> np.ndarray:
 def test_a_pause_as_long_as_the_post_roll_finishes_early_and_the_stop_there_uses_it(blocking):
     async def main() -> None:
         rec = Recording(blocking)
-        listener = Listener(rec, _no_partial, holdback=0.3)
+        listener = Listener(rec, _no_partial, stop_secs=0.5)
         pcm = _speech(1, 2.0)
         first, end = 1000, 1000 + int(1.2 * SR)  # stream positions: segment start, end of speech
         listener.begin("k", pcm[:2400], first)
         for off in range(2400, int(1.4 * SR), 480):  # up to end + post-roll, then a bit
             listener.audio(pcm[off : off + 480])
         listener.pause((end, POST - FRAME_SAMPLES))  # not silent long enough yet
-        await _settle(listener)
+        await _settle()
         assert rec.finals == 0
         listener.pause((end, POST))
-        await _settle(listener)
+        await _settle()
         assert rec.finals == (1 if blocking else 0)
         rec.ended.set()
         text = await listener.end(end)
@@ -97,7 +97,7 @@ def test_a_pause_as_long_as_the_post_roll_finishes_early_and_the_stop_there_uses
 def test_when_the_speaker_goes_on_the_early_final_is_dropped_and_the_segment_heard_again():
     async def main() -> None:
         rec = Recording()
-        listener = Listener(rec, _no_partial, holdback=0.3)
+        listener = Listener(rec, _no_partial, stop_secs=0.5)
         pcm = _speech(2, 4.0)
         first = 0
         listener.begin("k", pcm[:480], first)
@@ -111,17 +111,17 @@ def test_when_the_speaker_goes_on_the_early_final_is_dropped_and_the_segment_hea
 
         feed_to(1.3)
         listener.pause((int(1.0 * SR), int(0.3 * SR)))  # a pause after 1.0 s of speech …
-        await _settle(listener)
+        await _settle()
         assert rec.finals == 1
         listener.pause(None)  # … but the speaker goes on
         feed_to(2.5)
-        await _settle(listener)
+        await _settle()
         assert rec.starts == 2 and listener.early_dropped == 1
         listener.pause((int(2.0 * SR), POST))  # another pause, then more speech: a new end
-        await _settle(listener)
+        await _settle()
         feed_to(3.4)
         listener.pause((int(3.0 * SR), int(0.25 * SR)))
-        await _settle(listener)
+        await _settle()
         rec.ended.set()
         text = await listener.end(int(3.0 * SR))
         assert text == _expect(pcm, int(3.0 * SR) + POST)  # the same as without early finals
@@ -135,13 +135,13 @@ def test_the_stop_waits_for_an_early_final_still_running_and_uses_it():
     async def main() -> None:
         gate = threading.Event()
         rec = Recording(gate=gate)
-        listener = Listener(rec, _no_partial, holdback=0.3)
+        listener = Listener(rec, _no_partial, stop_secs=0.5)
         pcm = _speech(3, 1.5)
         listener.begin("k", pcm[: int(1.3 * SR)], 0)
         listener.pause((SR, POST))
-        await _settle(listener)
+        await _settle()
         result = listener.end(SR)
-        await _settle(listener)
+        await _settle()
         assert not result.done()  # the early final is still running
         gate.set()
         assert await result == _expect(pcm, SR + POST)

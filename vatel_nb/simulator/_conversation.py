@@ -43,7 +43,7 @@ from ..protocol import (
 from ._agents import AgentSpec
 from ._asr import make_recognizer_factory
 from ._latency import Latency
-from ._listen import POST_ROLL_S, PREROLL_SAMPLES, Listener
+from ._listen import PREROLL_SAMPLES, Listener
 from ._profiles import PROFILES, WireProfile
 from ._recognizer import Recognizer, RecognizerFactory, ScriptedRecognizer
 from ._records import CallRecord, utc_iso
@@ -89,7 +89,7 @@ class Session(Responder):
         self.asr_source, self.recognizer = _recognizer(config.asr, agent)
         vad = agent.vad_settings
         self.listener = Listener(
-            self.recognizer, self._send_partial, config.partial_interval, vad["stop_secs"] - POST_ROLL_S
+            self.recognizer, self._send_partial, config.partial_interval, vad["stop_secs"]
         )
         self.vad = Vad(
             vad["start_secs"], vad["stop_secs"], threshold_db=db(config.vad_threshold),

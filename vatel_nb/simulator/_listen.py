@@ -49,6 +49,7 @@ __all__ = ["Listener"]
 PREROLL_SAMPLES = int(0.15 * SAMPLE_RATE)
 #: Audio fed after the VAD's end of speech (the end of the last voiced frame).
 POST_ROLL_S = 0.2
+_POST_ROLL_SAMPLES = int(POST_ROLL_S * SAMPLE_RATE)
 
 
 class _Segment:
@@ -76,12 +77,13 @@ class Listener:
         recognizer: Recognizer,
         on_partial: Callable[[object, str], Awaitable[None]],
         partial_interval: float = 0.4,
-        holdback: float = 0.0,
+        stop_secs: float = POST_ROLL_S,
     ) -> None:
         self.recognizer = recognizer
         self.on_partial = on_partial
         self.partial_every = max(1, int(partial_interval * SAMPLE_RATE))
-        self.holdback = max(0, int(holdback * SAMPLE_RATE))
+        # audio is fed this far behind its arrival: the VAD's hangover beyond the post-roll
+        self.holdback = max(0, int((stop_secs - POST_ROLL_S) * SAMPLE_RATE))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vatel-nb-asr")
         self._current: _Segment | None = None
         self._previous: asyncio.Task | None = None
@@ -118,7 +120,7 @@ class Listener:
 
     def _keep(self, seg: _Segment, end: int) -> int:
         """Samples of ``seg`` the recognizer hears when the speech ended at stream position ``end``."""
-        return end + int(POST_ROLL_S * SAMPLE_RATE) - seg.first
+        return end + _POST_ROLL_SAMPLES - seg.first
 
     def pause(self, pause: tuple[int, int] | None) -> None:
         """The VAD's :attr:`~vatel_nb._vad.Vad.pause` after the latest chunk: ``(end, silent)``
@@ -128,8 +130,7 @@ class Listener:
         seg = self._current
         if seg is None or seg.ended or not self.recognizer.blocking:
             return
-        silent_enough = pause is not None and pause[1] >= int(POST_ROLL_S * SAMPLE_RATE)
-        early = self._keep(seg, pause[0]) if pause is not None and silent_enough else None
+        early = self._keep(seg, pause[0]) if pause is not None and pause[1] >= _POST_ROLL_SAMPLES else None
         if early != seg.early:
             seg.early = early
             seg.wake.set()
@@ -188,7 +189,8 @@ class Listener:
                     seg.heard.append(chunk)
                     seg.fed += chunk.size
                 if finishing and seg.fed >= upto:
-                    self.early_finals += not seg.ended
+                    if not seg.ended:
+                        self.early_finals += 1
                     early = (seg.fed, str(await self._call(rec.final) or ""))
                     seg.wake.set()  # look again: is it the end, and the end there?
                     continue

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._audio import to_16k
+from .._vad import FRAME_SAMPLES, frame_levels_db
 from ._repertoire import normalize
 
 _NOISE = 30.0  # int16 units RMS (≈ −61 dBFS): the least noise added
@@ -201,7 +202,7 @@ def open_stream(sid: int, phrases: tuple[str, ...] | None) -> None:
         decoder, rng, peak = old.decoder, old.rng, old.peak
     else:
         pool = _idle.setdefault(key, [])
-        decoder = pool.pop() if pool else (_new_decoder(key) if key is not None else _new_decoder(None))
+        decoder = pool.pop() if pool else _new_decoder(key)
         rng, peak = np.random.default_rng(sid), 0.0
     decoder.start_utt()
     _streams[sid] = _Stream(decoder, key, rng, peak)
@@ -214,9 +215,9 @@ def _to_16k(stream: _Stream, pcm24: bytes) -> bytes:
     n = x.size // 3 * 3
     stream.rest = x[n:].copy()
     y = to_16k(x[:n])
-    frames = x[: n // 240 * 240].reshape(-1, 240)
-    if frames.size:
-        stream.peak = max(stream.peak, float(np.sqrt(np.einsum("ij,ij->i", frames, frames) / 240).max()))
+    if n >= FRAME_SAMPLES:
+        loudest_db = float(frame_levels_db(x[: n // FRAME_SAMPLES * FRAME_SAMPLES]).max())
+        stream.peak = max(stream.peak, 32768.0 * 10 ** (loudest_db / 20))
     y = y + stream.rng.normal(0.0, max(_NOISE, stream.peak * _NOISE_BELOW_PEAK), y.size).astype(np.float32)
     return np.clip(np.round(y), -32768, 32767).astype("<i2").tobytes()
 
